@@ -1,0 +1,1 @@
+"""`connector`: the operator's command line (migrate, sandbox, run)."""

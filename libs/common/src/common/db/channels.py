@@ -1,0 +1,136 @@
+"""The channel aggregate as the services share it: reads, status moves and sync health."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+ChannelStatus = Literal["pending", "active", "reauthorization_required", "disconnected"]
+DespatchedOrderStatus = Literal["completed", "shipped"]
+
+
+class Channel(BaseModel):
+    """A BigCommerce store connected to Click & Drop, without its token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    store_hash: str
+    status: ChannelStatus
+    store_name: str
+    trading_name: str
+    country: str
+    username: str
+    mark_orders_as_despatched: bool
+    order_status_ids: list[int]
+    despatched_order_status: DespatchedOrderStatus
+    scope: str
+    weight_units: str | None
+    plan_name: str | None
+    last_download_at: datetime | None
+    next_download_at: datetime | None
+    last_writeback_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelCredentials(BaseModel):
+    """What a service needs to call BigCommerce for a channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: uuid.UUID
+    store_hash: str
+    status: ChannelStatus
+    access_token_encrypted: bytes | None
+
+
+CHANNEL_COLUMNS = """
+    id, store_hash, status, store_name, trading_name, country, username,
+    mark_orders_as_despatched, order_status_ids, despatched_order_status, scope,
+    weight_units, plan_name, last_download_at, next_download_at, last_writeback_at,
+    last_error, created_at, updated_at
+"""
+
+SELECT_CHANNEL = f"SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"
+SELECT_CHANNEL_BY_STORE = f"SELECT {CHANNEL_COLUMNS} FROM channels WHERE store_hash = $1"
+
+
+def channel_from_record(record: asyncpg.Record) -> Channel:
+    return Channel.model_validate(dict(record))
+
+
+async def get_channel(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> Channel | None:
+    record = await conn.fetchrow(SELECT_CHANNEL, channel_id)
+    return channel_from_record(record) if record else None
+
+
+async def get_channel_by_store(conn: asyncpg.Connection | asyncpg.Pool, store_hash: str) -> Channel | None:
+    record = await conn.fetchrow(SELECT_CHANNEL_BY_STORE, store_hash)
+    return channel_from_record(record) if record else None
+
+
+SELECT_CREDENTIALS = """
+SELECT id AS channel_id, store_hash, status, access_token_encrypted FROM channels WHERE id = $1
+"""
+
+
+async def get_credentials(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID
+) -> ChannelCredentials | None:
+    record = await conn.fetchrow(SELECT_CREDENTIALS, channel_id)
+    return ChannelCredentials.model_validate(dict(record)) if record else None
+
+
+# Only a grant that is still the one in use may be flagged: a reinstall that raced the 401
+# has already stored a new token, and must stay active.
+MARK_REAUTHORIZATION_REQUIRED = """
+UPDATE channels
+   SET status = 'reauthorization_required', last_error = $3, updated_at = now()
+ WHERE id = $1 AND status = 'active' AND access_token_encrypted = $2
+"""
+
+
+async def mark_reauthorization_required(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    channel_id: uuid.UUID,
+    token_used: bytes,
+    reason: str = "BigCommerce refused the stored token (401); reinstall the app to reconnect",
+) -> bool:
+    """Flag a channel whose token BigCommerce refused; True when this call changed it."""
+    result: str = await conn.execute(MARK_REAUTHORIZATION_REQUIRED, channel_id, token_used, reason)
+    return result.endswith(" 1")
+
+
+SET_LAST_ERROR = "UPDATE channels SET last_error = $2, updated_at = now() WHERE id = $1"
+
+
+async def set_last_error(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, error: str | None
+) -> None:
+    await conn.execute(SET_LAST_ERROR, channel_id, error)
+
+
+POLL_REQUESTED_CHANNEL = "connector_poll_requested"
+REQUEST_DOWNLOAD = """
+UPDATE channels SET next_download_at = now(), updated_at = now()
+ WHERE id = $1 AND status = 'active'
+"""
+
+
+async def request_download(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> bool:
+    """Ask the pollers to download this channel now (webhook, sync request, activation).
+
+    The due time is the durable request; the NOTIFY only wakes an idle poller early.
+    Returns False when the channel is not active.
+    """
+    result: str = await conn.execute(REQUEST_DOWNLOAD, channel_id)
+    if not result.endswith(" 1"):
+        return False
+    await conn.execute("SELECT pg_notify($1, $2)", POLL_REQUESTED_CHANNEL, str(channel_id))
+    return True

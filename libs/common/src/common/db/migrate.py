@@ -1,0 +1,130 @@
+"""Forward-only numbered SQL migrations, applied under an advisory lock (safe with replicas starting together)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import structlog
+
+from common.errors import MigrationError
+
+log = structlog.get_logger(__name__)
+
+# Any constant shared by every migrator; replicas serialise on it.
+_ADVISORY_LOCK_KEY = 0x6263_6D69_6772  # "bcmigr"
+_FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+SELECT_APPLIED = "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
+INSERT_APPLIED = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations() -> list[Migration]:
+    """The migration files shipped in `common.db.migrations`, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("common.db.migrations").iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        match = _FILE_NAME.match(entry.name)
+        if match is None:
+            raise MigrationError(f"migration file name {entry.name!r} is not NNNN_name.sql")
+        found.append(Migration(int(match["version"]), match["name"], entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise MigrationError(f"two migration files share a version: {versions}")
+    return found
+
+
+async def ensure_database(dsn: str) -> bool:
+    """Create the database named in `dsn` when it does not exist; True when it was created."""
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    else:
+        await conn.close()
+        return False
+    params = _parse_database(dsn)
+    admin = await asyncpg.connect(params.admin_dsn)
+    try:
+        # replicas starting together serialise here; the loser finds the database made
+        await admin.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", params.database)
+        if exists:
+            return False
+        await admin.execute(f'CREATE DATABASE "{params.database}"')
+    finally:
+        await admin.close()  # closing the session releases the lock
+    log.info("database_created", database=params.database)
+    return True
+
+
+@dataclass(frozen=True)
+class _DatabaseDsn:
+    database: str
+    admin_dsn: str
+
+
+def _parse_database(dsn: str) -> _DatabaseDsn:
+    head, _, query = dsn.partition("?")
+    base, _, database = head.rpartition("/")
+    if not database or not re.fullmatch(r"[A-Za-z0-9_\-]+", database):
+        raise MigrationError("DATABASE_URL must name a database made of letters, digits, _ or -")
+    admin = f"{base}/postgres" + (f"?{query}" if query else "")
+    return _DatabaseDsn(database=database, admin_dsn=admin)
+
+
+async def migrate(dsn: str, *, create_database: bool = True) -> list[int]:
+    """Apply every pending migration; returns the versions applied by this call."""
+    if create_database:
+        await ensure_database(dsn)
+    migrations = load_migrations()
+    conn = await asyncpg.connect(dsn)
+    try:
+        # session-level lock: held across the per-migration transactions below
+        await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
+        try:
+            await conn.execute(CREATE_LEDGER)
+            applied = {row["version"]: row for row in await conn.fetch(SELECT_APPLIED)}
+            done: list[int] = []
+            for migration in migrations:
+                previous = applied.get(migration.version)
+                if previous is not None:
+                    if previous["checksum"] != migration.checksum:
+                        raise MigrationError(
+                            f"migration {migration.version:04d}_{migration.name} changed after it was applied"
+                        )
+                    continue
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(INSERT_APPLIED, migration.version, migration.name, migration.checksum)
+                log.info("migration_applied", version=migration.version, name=migration.name)
+                done.append(migration.version)
+            return done
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)
+    finally:
+        await conn.close()

@@ -1,0 +1,50 @@
+"""The asyncpg pool every service opens at start."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects, so no module formats JSON by hand
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool; fails fast when PostgreSQL is unreachable."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=30,
+        server_settings={"application_name": "bigcommerce-connector", "timezone": "UTC"},
+    )
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
+    """A pool for the lifetime of the block."""
+    pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def ping(pool: asyncpg.Pool) -> bool:
+    """True when the database answers `SELECT 1`."""
+    try:
+        return bool(await pool.fetchval("SELECT 1", timeout=2))
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False

@@ -1,0 +1,203 @@
+"""Event models: the contract between the connector's services and the rest of Click & Drop (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
+
+EXCHANGE = "clickdrop.events"
+
+_CENT = Decimal("0.01")
+
+
+def _utc_z(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+UtcTimestamp = Annotated[AwareDatetime, PlainSerializer(_utc_z, return_type=str)]
+"""An aware datetime serialised as ISO-8601 UTC with `Z`."""
+
+Money = Annotated[Decimal, PlainSerializer(_money, return_type=str)]
+"""A decimal amount serialised as a decimal string with two places ("12.50")."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ROUTING_KEY: ClassVar[str]
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str
+    schema_version: int = 1
+    occurred_at: UtcTimestamp = Field(default_factory=utc_now)
+
+    def to_json(self) -> bytes:
+        """The UTF-8 JSON body of the message."""
+        return self.model_dump_json().encode()
+
+
+class ChannelEvent(Event):
+    """A channel's lifecycle moved; carries its new status."""
+
+    channel_id: uuid.UUID
+    store_hash: str = Field(min_length=1)
+    status: Literal["pending", "active", "reauthorization_required", "disconnected"]
+
+
+class ChannelConnected(ChannelEvent):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.channel.connected"
+    event_type: Literal["ChannelConnected"] = "ChannelConnected"
+
+
+class ChannelActivated(ChannelEvent):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.channel.activated"
+    event_type: Literal["ChannelActivated"] = "ChannelActivated"
+
+
+class ChannelDisconnected(ChannelEvent):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.channel.disconnected"
+    event_type: Literal["ChannelDisconnected"] = "ChannelDisconnected"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    street_1: str = ""
+    street_2: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country: str = ""
+    country_iso2: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+class DownloadedItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_product_id: int
+    product_id: int
+    variant_id: int | None = None
+    sku: str = ""
+    name: str
+    quantity: int = Field(gt=0)
+    unit_price_inc_tax: Money
+    weight_grams: Money
+
+
+class Consignment(BaseModel):
+    """One shipping address of an order with the physical lines that ship to it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_address_id: int
+    address: Address
+    shipping_method: str = ""
+    items: list[DownloadedItem] = Field(min_length=1)
+
+
+class DownloadedOrder(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: int
+    status_id: int
+    date_created: UtcTimestamp
+    date_modified: UtcTimestamp
+    currency_code: str
+    subtotal_inc_tax: Money
+    shipping_cost_inc_tax: Money
+    total_inc_tax: Money
+    customer_message: str = ""
+    billing_address: Address
+    consignments: list[Consignment] = Field(min_length=1)
+
+
+class OrderDownloaded(Event):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.downloaded"
+    event_type: Literal["OrderDownloaded"] = "OrderDownloaded"
+
+    channel_id: uuid.UUID
+    store_hash: str = Field(min_length=1)
+    trading_name: str
+    order: DownloadedOrder
+
+
+class DespatchedItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_product_id: int = Field(gt=0)
+    quantity: int = Field(gt=0)
+
+
+class OrderDespatched(Event):
+    """Click & Drop despatched (part of) an order; the status writer writes it back to the store."""
+
+    ROUTING_KEY: ClassVar[str] = "order.despatched.bigcommerce"
+    event_type: Literal["OrderDespatched"] = "OrderDespatched"
+    schema_version: Literal[1] = 1
+
+    channel_id: uuid.UUID
+    store_hash: str = Field(min_length=1, max_length=64)
+    order_id: int = Field(gt=0)
+    despatched_at: UtcTimestamp
+    tracking_number: str | None = Field(default=None, max_length=50)
+    carrier: str = "Royal Mail"
+    service_name: str | None = Field(default=None, max_length=250)
+    order_address_id: int | None = Field(default=None, gt=0)
+    items: list[DespatchedItem] | None = None
+
+    @field_validator("carrier", mode="before")
+    @classmethod
+    def _default_carrier(cls, value: Any) -> Any:
+        return "Royal Mail" if value is None else value
+
+    @field_validator("tracking_number", "service_name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_lines(cls, items: list[DespatchedItem] | None) -> list[DespatchedItem] | None:
+        if items is not None:
+            if not items:
+                raise ValueError("items must not be empty; omit it to despatch every remaining item")
+            ids = [item.order_product_id for item in items]
+            if len(ids) != len(set(ids)):
+                raise ValueError("each order_product_id may appear once")
+        return items
+
+
+CHANNEL_EVENTS: tuple[type[ChannelEvent], ...] = (
+    ChannelConnected,
+    ChannelActivated,
+    ChannelDisconnected,
+)

@@ -1,0 +1,78 @@
+"""`/healthz`, `/readyz` and `/metrics`, served by every service on `HTTP_PORT`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class Health:
+    """Readiness state and the checks `/readyz` runs; `ready` is False while starting and draining."""
+
+    def __init__(self, checks: dict[str, ReadinessCheck] | None = None) -> None:
+        self.ready = False
+        self.checks: dict[str, ReadinessCheck] = dict(checks or {})
+
+    async def check(self) -> tuple[bool, dict[str, str]]:
+        names = list(self.checks)
+        results = await asyncio.gather(*(self._run(self.checks[n]) for n in names))
+        detail = {name: "ok" if ok else "failing" for name, ok in zip(names, results, strict=True)}
+        return self.ready and all(results), detail
+
+    @staticmethod
+    async def _run(check: ReadinessCheck) -> bool:
+        try:
+            return await asyncio.wait_for(check(), 3)
+        except Exception:
+            return False
+
+
+HEALTH_KEY = web.AppKey("health", Health)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    health = request.app[HEALTH_KEY]
+    ok, detail = await health.check()
+    if not health.ready:
+        detail["service"] = "draining or starting"
+    body = {"status": "ready" if ok else "not ready", "checks": detail}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def metrics(_: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def add_health_routes(app: web.Application, health: Health) -> None:
+    """Mount the three operational routes on an application."""
+    app[HEALTH_KEY] = health
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+@asynccontextmanager
+async def serve_health(port: int, health: Health, *, host: str = "0.0.0.0") -> AsyncIterator[web.AppRunner]:  # noqa: S104
+    """Serve the operational routes from a small site (workers have no other HTTP)."""
+    app = web.Application()
+    add_health_routes(app, health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()

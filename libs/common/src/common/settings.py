@@ -1,0 +1,91 @@
+"""Configuration shared by every service, read once from the environment (CONTRACT §2)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def split_csv(value: object) -> object:
+    """Split a comma-separated environment value into a list (for NoDecode list fields)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class ServiceSettings(BaseSettings):
+    """What every process needs: database, broker, logging, its HTTP port."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    amqp_url: SecretStr = SecretStr(DEFAULT_AMQP_URL)
+    amqp_exchange: str = Field(default="clickdrop.events", min_length=1)
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.upper() if value.lower() in _LEVELS else value.lower()
+        return value
+
+
+_LEVELS = {"debug", "info", "warning", "error", "critical"}
+
+
+class BigCommerceSettings(ServiceSettings):
+    """Settings of a service that talks to BigCommerce with stored grants."""
+
+    bigcommerce_client_id: str = Field(min_length=1)
+    bigcommerce_client_secret: SecretStr
+    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
+    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
+    token_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
+
+    @field_validator("token_encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return split_csv(value)
+
+    @field_validator("bigcommerce_client_secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+class ConfigurationError(SystemExit):
+    """A setting is missing or malformed; carries the one line printed at exit."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each environment variable at fault, never its value."""
+    problems = []
+    for item in error.errors():
+        variable = str(item["loc"][0]).upper() if item["loc"] else "?"
+        problems.append(f"{variable}: {item['msg']}")
+    return "configuration error: " + "; ".join(problems)
+
+
+def load_settings(settings_cls: type[SettingsT], **overrides: object) -> SettingsT:
+    """Build settings, or stop the process with one clear line naming the variable."""
+    try:
+        return settings_cls(**overrides)  # type: ignore[arg-type]  # overrides are field values
+    except ValidationError as error:
+        line = describe_validation_error(error)
+        print(line, file=sys.stderr)
+        raise ConfigurationError(2) from None
