@@ -1,4 +1,4 @@
-"""Entry point of the `connector` command."""
+"""Entry point of the `connector` command: migrate, sandbox, run."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import sys
 
 from common.db.migrate import migrate
 from common.errors import MigrationError
+from common.lifecycle import install_stop_signals
 from common.logging import configure_logging
-from common.settings import load_settings
-
-from connector.settings import MigrateSettings
+from common.settings import ServiceSettings, load_settings
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    settings = load_settings(MigrateSettings)
+    settings = load_settings(ServiceSettings)
     configure_logging(settings.log_level, settings.log_format)
     try:
         applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
@@ -26,13 +25,77 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    from bigcommerce_sandbox import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(
+            args.host,
+            args.port,
+            app_base_url=args.app_base_url,
+            new_order_interval_s=args.new_order_every or None,
+            stop=stop,
+        )
+
+    asyncio.run(main())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from connector.run import run
+
+    return run(args)
+
+
+def _demo_despatcher(args: argparse.Namespace) -> int:
+    from connector.demo_despatcher import run_demo_despatcher
+
+    settings = load_settings(ServiceSettings)
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await run_demo_despatcher(
+            settings.amqp_url.get_secret_value(), settings.amqp_exchange, stop, delay_s=args.delay
+        )
+
+    asyncio.run(main())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connector", description=__doc__)
+    parser = argparse.ArgumentParser(prog="connector", description="Operate the BigCommerce connector.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     migrate_cmd = commands.add_parser(
         "migrate", help="create the database if missing and apply pending migrations"
     )
     migrate_cmd.set_defaults(func=_migrate)
+
+    sandbox = commands.add_parser("sandbox", help="serve the BigCommerce sandbox with a demo store")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8900)
+    sandbox.add_argument(
+        "--app-base-url", default="http://127.0.0.1:8080", help="the gateway (PUBLIC_BASE_URL)"
+    )
+    sandbox.add_argument("--new-order-every", type=float, default=120.0, help="seconds; 0 = no new orders")
+    sandbox.set_defaults(func=_sandbox)
+
+    run_cmd = commands.add_parser(
+        "run", help="migrate and run every service (with the sandbox when no app credentials)"
+    )
+    run_cmd.add_argument("--sandbox-port", type=int, default=8900)
+    run_cmd.add_argument(
+        "--no-demo-despatcher", action="store_true", help="do not despatch downloaded orders"
+    )
+    run_cmd.set_defaults(func=_run)
+
+    despatcher = commands.add_parser("demo-despatcher", help="despatch every downloaded order (demo only)")
+    despatcher.add_argument("--delay", type=float, default=20.0, help="seconds between download and despatch")
+    despatcher.set_defaults(func=_demo_despatcher)
     return parser
 
 

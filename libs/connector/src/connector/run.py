@@ -1,0 +1,99 @@
+"""`connector run` (what `make run` calls): migrate, then every service, with the sandbox in demo mode."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from bigcommerce_sandbox.sandbox import DEFAULT_APP
+from common.crypto import generate_key
+from common.db.migrate import migrate
+from common.lifecycle import install_stop_signals
+from common.settings import ServiceSettings
+
+from connector.supervisor import ProcessSpec, base_environment, console_script, supervise
+
+DEMO_INTERNAL_TOKEN = "demo-internal-token"  # noqa: S105 - printed for the newcomer; sandbox mode only
+DEMO_STATE_DIR = Path(".demo")
+
+
+def sandbox_mode() -> bool:
+    """No real app credentials configured: run against the built-in BigCommerce sandbox."""
+    return not os.environ.get("BIGCOMMERCE_CLIENT_ID")
+
+
+def demo_token_key() -> str:
+    """A Fernet key kept across demo runs, so tokens stored by an earlier run still decrypt."""
+    path = DEMO_STATE_DIR / "token-encryption-key"
+    if not path.exists():
+        DEMO_STATE_DIR.mkdir(exist_ok=True)
+        path.write_text(generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def demo_environment(sandbox_port: int) -> dict[str, str]:
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    defaults = {
+        "BIGCOMMERCE_CLIENT_ID": DEFAULT_APP.client_id,
+        "BIGCOMMERCE_CLIENT_SECRET": DEFAULT_APP.client_secret,
+        "BIGCOMMERCE_API_URL": sandbox_url,
+        "BIGCOMMERCE_LOGIN_URL": sandbox_url,
+        "TOKEN_ENCRYPTION_KEYS": demo_token_key(),
+        "INTERNAL_API_TOKENS": DEMO_INTERNAL_TOKEN,
+        # a demo wants to show the flow in minutes, not the production half hour
+        "POLL_INTERVAL_MIN_SECONDS": "30",
+        "POLL_INTERVAL_MAX_SECONDS": "45",
+        "FLUSH_INTERVAL_SECONDS": "60",
+    }
+    return {key: os.environ.get(key, value) for key, value in defaults.items()}
+
+
+def plan(args: argparse.Namespace) -> list[ProcessSpec]:
+    overrides = {"LOG_FORMAT": os.environ.get("LOG_FORMAT", "console")}
+    specs: list[ProcessSpec] = []
+    if sandbox_mode():
+        overrides |= demo_environment(args.sandbox_port)
+        public = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+        specs.append(
+            ProcessSpec(
+                "sandbox",
+                [
+                    console_script("connector"),
+                    "sandbox",
+                    "--port",
+                    str(args.sandbox_port),
+                    "--app-base-url",
+                    public,
+                ],
+                base_environment(overrides),
+            )
+        )
+    env = base_environment(overrides)
+    for name in ("auth-gateway", "order-poller", "status-writer"):
+        specs.append(ProcessSpec(name, [console_script(name)], env))
+    if sandbox_mode() and not args.no_demo_despatcher:
+        specs.append(ProcessSpec("demo-despatch", [console_script("connector"), "demo-despatcher"], env))
+    return specs
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    asyncio.run(migrate(settings.database_url.get_secret_value()))
+    specs = plan(args)
+    if sandbox_mode():
+        print(
+            "sandbox mode (no BIGCOMMERCE_CLIENT_ID): open the marketplace URL the sandbox prints, install the app,\n"
+            "then activate the channel on the settings page. Internal API token: " + DEMO_INTERNAL_TOKEN,
+            file=sys.stderr,
+        )
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        return await supervise(specs, stop)
+
+    return asyncio.run(main())
