@@ -49,7 +49,9 @@ class BenchEnv:
         prefix = f"bench.{uuid.uuid4().hex[:8]}"
         return Topology(
             exchange=f"{prefix}.events",
-            queues=(QueueSpec(name=f"{prefix}.order-despatched", routing_keys=("order.despatched.bigcommerce",)),),
+            queues=(
+                QueueSpec(name=f"{prefix}.order-despatched", routing_keys=("order.despatched.bigcommerce",)),
+            ),
         )
 
     def database_url(self, name: str) -> str:

@@ -40,7 +40,7 @@ def _docker_available() -> bool:
         import docker  # type: ignore[import-untyped]
 
         docker.from_env().ping()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means no usable engine
         return False
     return True
 

@@ -56,7 +56,9 @@ async def test_unroutable_event_raises_instead_of_vanishing(
 ) -> None:
     async with EventPublisher(amqp_connection, topology) as publisher:
         with pytest.raises(PublishError, match="unroutable"):
-            await publisher.publish(ChannelConnected(channel_id=uuid.uuid4(), store_hash="x", status="pending"))
+            await publisher.publish(
+                ChannelConnected(channel_id=uuid.uuid4(), store_hash="x", status="pending")
+            )
 
 
 async def test_topology_declaration_is_idempotent_and_queues_are_quorum(

@@ -48,7 +48,10 @@ async def test_migrate_creates_the_database_and_applies_everything_once(empty_da
     conn = await asyncpg.connect(empty_database_url)
     try:
         ledger = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY version")
-        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     finally:
         await conn.close()
     assert [r["version"] for r in ledger] == applied

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from common.amqp import EventPublisher, Topology
-from common.events import ChannelConnected
+from common.events import ChannelActivated, ChannelConnected
 from common.outbox import OutboxRelay, enqueue
 
 from tests.support.amqp import bind_probe, get_messages
@@ -51,13 +51,35 @@ async def test_relay_that_died_before_publishing_leaves_events_for_the_next_one(
         async def publish_raw(self, body: bytes, **_: str) -> None:
             raise ConnectionResetError("broker gone")
 
-    try:
-        await OutboxRelay(pool, BrokenPublisher()).run_once()
-    except ConnectionResetError:
-        pass
+    # no backoff, so the retry is due at once instead of after the usual wait
+    assert await OutboxRelay(pool, BrokenPublisher(), max_backoff_s=0).run_once() == 0
+    waiting = await pool.fetchrow("SELECT attempts, last_error FROM outbox")
+    assert (waiting["attempts"], waiting["last_error"]) == (1, "broker gone")
+
     probe = await bind_probe(amqp_connection, topology.exchange, "#")
     async with EventPublisher(amqp_connection, topology) as publisher:
         assert await OutboxRelay(pool, publisher).run_once() == 1
 
     (message,) = await get_messages(probe, 1)
     assert message.message_id == str(event.event_id)
+
+
+async def test_an_event_nobody_subscribed_to_waits_without_blocking_the_rest(
+    pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    unrouted = ChannelConnected(channel_id=uuid.uuid4(), store_hash="first", status="pending")
+    routed = ChannelActivated(channel_id=uuid.uuid4(), store_hash="second", status="active")
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, unrouted)
+        await enqueue(conn, routed)
+    probe = await bind_probe(amqp_connection, topology.exchange, "bigcommerce.channel.activated")
+
+    async with EventPublisher(amqp_connection, topology) as publisher:
+        assert await OutboxRelay(pool, publisher).run_once() == 1
+
+    (message,) = await get_messages(probe, 1)
+    assert message.message_id == str(routed.event_id)
+    left = await pool.fetchrow("SELECT event_id, attempts, last_error FROM outbox WHERE published_at IS NULL")
+    assert left["event_id"] == unrouted.event_id
+    assert left["attempts"] == 1
+    assert "unroutable" in left["last_error"]

@@ -176,5 +176,5 @@ def test_channel_events_carry_the_contract_fields(model: type[ChannelConnected],
         "status",
     }
     assert body["event_type"] == model.__name__
-    assert model.ROUTING_KEY == routing_key
+    assert routing_key == model.ROUTING_KEY
     assert model.model_validate_json(event.to_json()) == event

@@ -50,7 +50,7 @@ def test_environment_names_are_the_contract_names(monkeypatch: pytest.MonkeyPatc
     assert settings.bigcommerce_client_id == "client-1"
     assert settings.bigcommerce_api_url == "http://127.0.0.1:9999"
     assert settings.bigcommerce_login_url == "https://login.bigcommerce.com"
-    assert [k.get_secret_value() for k in settings.token_encryption_keys][0] == key
+    assert next(k.get_secret_value() for k in settings.token_encryption_keys) == key
     assert len(settings.token_encryption_keys) == 2
     assert (settings.log_level, settings.log_format) == ("DEBUG", "console")
 

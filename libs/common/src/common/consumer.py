@@ -151,13 +151,17 @@ class BatchConsumer:
             await self._settle(batch, lambda m: m.nack(requeue=True))
             MESSAGES_CONSUMED.labels(self._spec.name, "requeued").inc(len(batch))
             return
+        accepted = [m for m, outcome in zip(batch, outcomes, strict=True) if outcome is None]
+        # Dead letters first: the multiple-ack below covers every earlier delivery tag, so a
+        # rejected message must already be republished (or requeued) before it.
         for message, outcome in zip(batch, outcomes, strict=True):
-            if outcome is None:
-                await self._settle([message], lambda m: m.ack())
-                MESSAGES_CONSUMED.labels(self._spec.name, "accepted").inc()
-            else:
+            if outcome is not None:
                 await self._settle([message], functools.partial(self._dead_letter, reason=outcome.reason))
                 MESSAGES_CONSUMED.labels(self._spec.name, "rejected").inc()
+        if accepted:
+            # one ack for the whole batch: deliveries arrive in tag order on this channel
+            await self._settle(accepted[-1:], lambda m: m.ack(multiple=True))
+            MESSAGES_CONSUMED.labels(self._spec.name, "accepted").inc(len(accepted))
 
     async def _settle(
         self,
@@ -169,7 +173,7 @@ class BatchConsumer:
         for message in messages:
             try:
                 await action(message)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any channel failure means "redelivered later"
                 log.warning("message_settle_failed", queue=self._spec.name, error=type(error).__name__)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -178,17 +182,22 @@ class BatchConsumer:
         headers = dict(message.headers or {})
         headers[REJECTION_REASON_HEADER] = reason[:1000]
         dlx = await self._channel.get_exchange(self._topology.dead_letter_exchange, ensure=False)
-        await dlx.publish(
-            aio_pika.Message(
-                message.body,
-                headers=headers,
-                content_type=message.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message.message_id,
-                type=message.type,
-            ),
-            routing_key=self._spec.name,
-        )
+        try:
+            await dlx.publish(
+                aio_pika.Message(
+                    message.body,
+                    headers=headers,
+                    content_type=message.content_type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    message_id=message.message_id,
+                    type=message.type,
+                ),
+                routing_key=self._spec.name,
+            )
+        except Exception:
+            # not dead-lettered: hand it back before a later multiple-ack could cover it
+            await message.nack(requeue=True)
+            raise
         await message.ack()
         log.warning(
             "message_dead_lettered", queue=self._spec.name, message_id=message.message_id, reason=reason

@@ -29,7 +29,7 @@ class Health:
     async def _run(check: ReadinessCheck) -> bool:
         try:
             return await asyncio.wait_for(check(), 3)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure of a dependency check means "not ready"
             return False
 
 

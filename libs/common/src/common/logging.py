@@ -76,6 +76,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         tail.remove(structlog.processors.format_exc_info)
     structlog.configure(
         processors=[
+            # drop filtered-out events before any other processor pays for them
+            structlog.stdlib.filter_by_level,
             *_shared_processors(),
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),

@@ -39,28 +39,40 @@ class RawPublisher(Protocol):
 
 # SKIP LOCKED lets several replicas relay side by side without publishing a row twice at once.
 CLAIM_BATCH = """
-SELECT id, event_id, event_type, routing_key, body
+SELECT id, event_id, event_type, routing_key, body, attempts
   FROM outbox
- WHERE published_at IS NULL
+ WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
  ORDER BY id
  LIMIT $1
  FOR UPDATE SKIP LOCKED
 """
-MARK_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY($1::bigint[])"
+# backoff doubles from 1 s and is capped, so an event waiting for its first subscriber
+# is delivered soon after one binds
+MARK_FAILED = """
+UPDATE outbox
+   SET attempts = attempts + 1,
+       last_error = $2,
+       next_attempt_at = now() + least(interval '1 second' * power(2, attempts), $3 * interval '1 second')
+ WHERE id = $1
+"""
 SELECT_LAG = "SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox WHERE published_at IS NULL"
 
 
-async def relay_batch(pool: asyncpg.Pool, publisher: RawPublisher, *, batch_size: int = 200) -> int:
-    """Publish one batch of unpublished events; returns how many were published.
+async def relay_batch(
+    pool: asyncpg.Pool, publisher: RawPublisher, *, batch_size: int = 200, max_backoff_s: float = 30.0
+) -> int:
+    """Publish one batch of due events; returns how many the broker confirmed.
 
-    The rows stay locked while publishing and are marked only after every confirm: a crash
-    in between re-publishes them (at-least-once; consumers deduplicate on event_id).
+    Rows stay locked while publishing and are marked only after their confirm: a crash in
+    between publishes them again (at least once; consumers deduplicate on event_id). A row
+    the broker refuses waits with backoff and does not hold back the others.
     """
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(CLAIM_BATCH, batch_size)
         if not rows:
             return 0
-        await asyncio.gather(
+        results = await asyncio.gather(
             *(
                 publisher.publish_raw(
                     row["body"].encode(),
@@ -69,21 +81,45 @@ async def relay_batch(pool: asyncpg.Pool, publisher: RawPublisher, *, batch_size
                     event_type=row["event_type"],
                 )
                 for row in rows
-            )
+            ),
+            return_exceptions=True,
         )
-        await conn.execute(MARK_PUBLISHED, [row["id"] for row in rows])
-        for row in rows:
+        published = [
+            row for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)
+        ]
+        await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # cancellation and the like are not publish failures
+                await conn.execute(MARK_FAILED, row["id"], str(result)[:500], max_backoff_s)
+                log.warning(
+                    "outbox_event_not_published",
+                    event_id=str(row["event_id"]),
+                    event_type=row["event_type"],
+                    attempts=row["attempts"] + 1,
+                    error=str(result),
+                )
+        for row in published:
             OUTBOX_RELAYED.labels(row["event_type"]).inc()
-        return len(rows)
+        return len(published)
 
 
 class OutboxRelay:
     """Background task relaying the outbox; woken early by `notify()` after a commit."""
 
-    def __init__(self, pool: asyncpg.Pool, publisher: RawPublisher, *, idle_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: RawPublisher,
+        *,
+        idle_interval_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+    ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._idle_interval_s = idle_interval_s
+        self._max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -94,7 +130,7 @@ class OutboxRelay:
         """Relay until the outbox is empty; returns how many events were published."""
         total = 0
         while True:
-            count = await relay_batch(self._pool, self._publisher)
+            count = await relay_batch(self._pool, self._publisher, max_backoff_s=self._max_backoff_s)
             total += count
             if count == 0:
                 break

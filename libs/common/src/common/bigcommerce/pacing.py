@@ -1,0 +1,207 @@
+"""Per-store request pacing driven by BigCommerce's rate-limit response headers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# When a response says how many requests are left but not when the window resets, look again
+# after this long rather than assuming a full 30 s window.
+_UNKNOWN_RESET_S = 1.0
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(float(raw))
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """The pacing of one store, shared by every task of the process that calls that store.
+
+    All apps on a store share its quota (reference §7), so the limiter keeps `reserve` requests
+    of each window for them, never sends while the window says none are left, and blocks the
+    whole store after a 429 until the window resets.
+    """
+
+    def __init__(
+        self,
+        store_hash: str,
+        *,
+        reserve: int = 5,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self.store_hash = store_hash
+        self._reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff_base_s = backoff_base_s
+        self._backoff_max_s = backoff_max_s
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()
+        self.quota: int | None = None
+        self.left: int | None = None  # None: unknown until a response says so
+        self.reset_at = 0.0
+        self.blocked_until = 0.0
+        self.in_flight = 0
+        self.window_s = 30.0  # BigCommerce's documented window, until a response says otherwise
+        self._guessed = False
+        self._consecutive_429 = 0
+
+    async def acquire(self) -> None:
+        """Wait until a request may be sent to the store, then take its place in the window."""
+        # One waiter at a time: the others queue on the lock behind it, in arrival order,
+        # so a reset wakes them one by one instead of all at once.
+        async with self._lock:
+            while True:
+                now = self._clock()
+                if now < self.blocked_until:
+                    await self._sleep(self.blocked_until - now)
+                    continue
+                if self.left is not None and now >= self.reset_at:
+                    self._roll(now)
+                if self.left is None:
+                    if self.in_flight == 0:
+                        break
+                    # Unknown window: one request at a time until a response says where it stands.
+                    self._changed.clear()
+                    await self._changed.wait()
+                    continue
+                if self.left > self._effective_reserve():
+                    break
+                log.info(
+                    "bigcommerce_pacing_waited",
+                    store_hash=self.store_hash,
+                    left=self.left,
+                    wait_s=round(self.reset_at - now, 3),
+                )
+                await self._sleep(self.reset_at - now)
+            self.in_flight += 1
+            if self.left is not None:
+                self.left -= 1
+
+    def _roll(self, now: float) -> None:
+        """The window we knew is over: guess the new one until a response tells."""
+        # Requests still in flight may count in the new window.
+        self.left = None if self.quota is None else self.quota - self.in_flight
+        self.reset_at = now + self.window_s
+        self._guessed = True
+
+    def release(self) -> None:
+        """Give back the place of a request that got no response (timeout, connection error)."""
+        self.in_flight = max(0, self.in_flight - 1)
+        self._changed.set()
+
+    def record(self, status: int, headers: Mapping[str, str]) -> float:
+        """Update the window from a response's headers; returns how long the store is now blocked."""
+        self.release()
+        lowered = {k.lower(): v for k, v in headers.items()}
+        now = self._clock()
+        quota = _header_int(lowered, "x-rate-limit-requests-quota")
+        if quota is not None and quota > 0:
+            self.quota = quota
+        window_ms = _header_int(lowered, "x-rate-limit-time-window-ms")
+        if window_ms is not None and window_ms > 0:
+            self.window_s = window_ms / 1000
+        if status == 429:
+            return self._block(now, lowered)
+        self._consecutive_429 = 0
+        left = _header_int(lowered, "x-rate-limit-requests-left")
+        if left is None:
+            return 0.0
+        reset_ms = _header_int(lowered, "x-rate-limit-time-reset-ms")
+        reset_at = now + (reset_ms / 1000 if reset_ms is not None else _UNKNOWN_RESET_S)
+        # Requests still in flight may not be counted yet in this response's figure.
+        estimate = left - self.in_flight
+        if self.left is None or self._guessed or now >= self.reset_at or estimate < self.left:
+            # Within one window the count only goes down, so a higher figure is a stale response.
+            self.left = estimate
+            self.reset_at = reset_at
+            self._guessed = False
+        return 0.0
+
+    def _block(self, now: float, headers: Mapping[str, str]) -> float:
+        self._consecutive_429 += 1
+        reset_ms = _header_int(headers, "x-rate-limit-time-reset-ms")
+        retry_after_s = _header_int(headers, "x-retry-after")
+        # Repeated 429s back off further, from the second one on.
+        repeat = self._consecutive_429 - 1
+        penalty = 0.0 if repeat == 0 else self._backoff(repeat)
+        if reset_ms is None and retry_after_s is None:
+            # No headers: the platform is under load for this store (reference §7).
+            wait = self._backoff(self._consecutive_429)
+        else:
+            # Both present: honour the longer (reference §7).
+            wait = max((reset_ms or 0) / 1000, float(retry_after_s or 0), penalty)
+        self.blocked_until = max(self.blocked_until, now + wait)
+        self.left = 0
+        self.reset_at = self.blocked_until  # the newest news of the window
+        self._guessed = False
+        log.warning(
+            "bigcommerce_rate_limited",
+            store_hash=self.store_hash,
+            wait_s=round(wait, 3),
+            consecutive=self._consecutive_429,
+        )
+        return wait
+
+    def _backoff(self, n: int) -> float:
+        return float(min(self._backoff_max_s, self._backoff_base_s * 2 ** (n - 1)))
+
+    def _effective_reserve(self) -> int:
+        # A reserve as large as the quota would starve this app forever: always keep one request.
+        if self.quota is None:
+            return self._reserve
+        return max(0, min(self._reserve, self.quota - 1))
+
+
+class RateLimiterRegistry:
+    """One `RateLimiter` per store hash for the whole process; share a single registry."""
+
+    def __init__(
+        self,
+        *,
+        reserve: int = 5,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        factory: Callable[[str], RateLimiter] | None = None,
+    ) -> None:
+        self._limiters: dict[str, RateLimiter] = {}
+        self._factory = factory or (
+            lambda store_hash: RateLimiter(
+                store_hash,
+                reserve=reserve,
+                clock=clock,
+                sleep=sleep,
+                backoff_base_s=backoff_base_s,
+                backoff_max_s=backoff_max_s,
+            )
+        )
+
+    def get(self, store_hash: str) -> RateLimiter:
+        """The store's limiter, created on first use."""
+        limiter = self._limiters.get(store_hash)
+        if limiter is None:
+            limiter = self._limiters[store_hash] = self._factory(store_hash)
+        return limiter
+
+    def forget(self, store_hash: str) -> None:
+        """Drop a store's pacing state (e.g. once its channel is disconnected)."""
+        self._limiters.pop(store_hash, None)

@@ -1,0 +1,27 @@
+"""`uv run auth-gateway`: settings, logging, then the aiohttp app until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from common.logging import configure_logging
+from common.settings import load_settings
+
+from auth_gateway.app import create_app
+from auth_gateway.settings import GatewaySettings
+
+
+def main() -> None:
+    settings = load_settings(GatewaySettings)
+    configure_logging(settings.log_level, settings.log_format)
+    # run_app turns SIGTERM/SIGINT into a graceful stop: not ready, drain, cleanup contexts in reverse
+    web.run_app(
+        create_app(settings),
+        port=settings.http_port,
+        shutdown_timeout=settings.shutdown_grace_s,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Middlewares of the internal API: bearer tokens, body size, and every error as a problem document."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from http import HTTPStatus
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import SecretStr
+
+from auth_gateway.api.problems import GENERIC, NOT_FOUND, UNAUTHORIZED, problem
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api/v1/"
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+
+
+def token_matches(presented: str, tokens: Sequence[SecretStr]) -> bool:
+    """Constant-time comparison against every configured token (no early exit)."""
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(presented.encode(), token.get_secret_value().encode())
+    return matched
+
+
+def make_api_middleware(tokens: Sequence[SecretStr], max_body_bytes: int) -> web.middleware:  # type: ignore[valid-type]
+    """Authenticate, bound the body and turn errors into problems, for /api/v1/ paths only."""
+
+    @web.middleware
+    async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not (request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/")):
+            return await handler(request)
+        if request.path not in PUBLIC_PATHS:
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token_matches(presented.strip(), tokens):
+                return problem(
+                    401,
+                    "Unauthorized",
+                    "a valid bearer token is required",
+                    type_=UNAUTHORIZED,
+                    headers={"WWW-Authenticate": 'Bearer realm="clickdrop-bigcommerce"'},
+                )
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            return _http_problem(413, f"request bodies are limited to {max_body_bytes} bytes")
+        try:
+            return await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            detail = error.text if error.status == 413 else error.reason
+            if error.status == 404:
+                return problem(404, "Not Found", "no such resource", type_=NOT_FOUND)
+            headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+            return _http_problem(error.status, detail or error.reason, headers)
+        except Exception:
+            log.exception("api_request_failed", path=request.path, method=request.method)
+            return _http_problem(500, "the request failed; it may be retried")
+
+    return api_middleware
+
+
+def _http_problem(status: int, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+    return problem(status, HTTPStatus(status).phrase, detail, type_=GENERIC, headers=headers)

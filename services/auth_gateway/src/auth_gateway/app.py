@@ -1,0 +1,122 @@
+"""The gateway's aiohttp application: routes, middlewares, and each resource as a cleanup context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp import web
+from common.amqp import EventPublisher, Topology, connection_is_open, open_connection
+from common.bigcommerce.client import BigCommerceClient
+from common.bigcommerce.retry import RetryPolicy
+from common.crypto import TokenCipher
+from common.db.pool import open_pool, ping
+from common.health import Health, add_health_routes
+from common.outbox import OutboxRelay
+
+from auth_gateway.api.middleware import make_api_middleware
+from auth_gateway.api.routes import routes as api_routes
+from auth_gateway.callbacks import add_callback_routes
+from auth_gateway.context import GATEWAY_KEY, Gateway
+from auth_gateway.hooks import run_hook_checks
+from auth_gateway.settings import GatewaySettings
+from auth_gateway.settings_views import add_settings_routes
+from auth_gateway.webhooks import add_webhook_routes
+
+log = structlog.get_logger(__name__)
+
+SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
+POOL_KEY = web.AppKey("pool", asyncpg.Pool)
+AMQP_KEY = web.AppKey("amqp", AbstractRobustConnection)
+HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
+RELAY_KEY = web.AppKey("relay", OutboxRelay)
+HEALTH = web.AppKey("gateway_health", Health)
+
+# Every BigCommerce call the gateway makes is on a merchant's or operator's request path (or the
+# periodic hook check, which repairs later anyway): few, short retries.
+GATEWAY_RETRY = RetryPolicy(max_attempts=3, read_backoff_s=0.5, write_backoff_s=1.0, max_backoff_s=4.0)
+
+
+async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with open_pool(app[SETTINGS_KEY].database_url.get_secret_value()) as pool:
+        app[POOL_KEY] = pool
+        yield
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5)) as session:
+        app[HTTP_KEY] = session
+        yield
+
+
+async def _amqp_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    url = settings.amqp_url.get_secret_value()
+    async with (
+        open_connection(url, name="auth-gateway") as connection,
+        EventPublisher(connection, Topology(exchange=settings.amqp_exchange)) as publisher,
+        OutboxRelay(app[POOL_KEY], publisher) as relay,
+    ):
+        app[AMQP_KEY] = connection
+        app[RELAY_KEY] = relay
+        yield
+
+
+async def _gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    relay = app[RELAY_KEY]
+    gateway = Gateway(
+        settings=settings,
+        pool=app[POOL_KEY],
+        cipher=TokenCipher(settings.token_encryption_keys),
+        http=app[HTTP_KEY],
+        bigcommerce=BigCommerceClient(
+            app[HTTP_KEY],
+            settings.bigcommerce_api_url,
+            client_id=settings.bigcommerce_client_id,
+            retry=GATEWAY_RETRY,
+        ),
+        notify_outbox=relay.notify,
+    )
+    app[GATEWAY_KEY] = gateway
+    checks = asyncio.create_task(run_hook_checks(gateway, settings.webhook_check_interval_seconds))
+    app[HEALTH].ready = True
+    log.info("gateway_started", port=settings.http_port, settings_pages=settings.serves_settings_pages)
+    yield
+    checks.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await checks
+
+
+async def _not_ready(app: web.Application) -> None:
+    app[HEALTH].ready = False  # stop advertising before connections drain
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    """The application; resources open on startup and close in reverse on cleanup."""
+    api_middleware = make_api_middleware(settings.internal_api_tokens, settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api_middleware])
+    app[SETTINGS_KEY] = settings
+
+    async def database() -> bool:
+        return POOL_KEY in app and await ping(app[POOL_KEY])
+
+    async def broker() -> bool:
+        return AMQP_KEY in app and await connection_is_open(app[AMQP_KEY])
+
+    health = Health({"database": database, "broker": broker})
+    app[HEALTH] = health
+    add_health_routes(app, health)
+    app.cleanup_ctx.extend([_pool_ctx, _http_ctx, _amqp_ctx, _gateway_ctx])
+    app.on_shutdown.append(_not_ready)
+    add_callback_routes(app)
+    add_webhook_routes(app)
+    app.router.add_routes(api_routes)
+    if settings.serves_settings_pages:
+        add_settings_routes(app)
+    return app

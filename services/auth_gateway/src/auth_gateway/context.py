@@ -1,0 +1,50 @@
+"""The resources request handlers share, built once per process by the app's cleanup contexts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from common.bigcommerce.client import BigCommerceClient
+from common.crypto import TokenCipher
+
+from auth_gateway.settings import GatewaySettings
+
+
+class GatewayError(Exception):
+    """Base of the gateway's own errors."""
+
+
+@dataclass
+class Gateway:
+    """Settings plus the open pool, token cipher, HTTP session and BigCommerce client."""
+
+    settings: GatewaySettings
+    pool: asyncpg.Pool
+    cipher: TokenCipher
+    http: aiohttp.ClientSession
+    bigcommerce: BigCommerceClient
+    notify_outbox: Callable[[], None]
+
+    def form_token(self, channel_id: object) -> str:
+        """A per-channel token the settings page's forms carry (no cross-site form posts)."""
+        key = self.settings.bigcommerce_client_secret.get_secret_value().encode()
+        return hmac.new(key, f"settings-form:{channel_id}".encode(), hashlib.sha256).hexdigest()
+
+
+GATEWAY_KEY = web.AppKey("gateway", Gateway)
+
+
+def new_webhook_secret() -> str:
+    """A random per-store secret BigCommerce sends back in a header on every delivery."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()

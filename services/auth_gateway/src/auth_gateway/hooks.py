@@ -1,0 +1,129 @@
+"""Registration of the `store/order/statusUpdated` webhook with BigCommerce, and its periodic check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Literal
+
+import structlog
+from common.bigcommerce.client import StoreApi
+from common.bigcommerce.errors import BigCommerceError, NotFound, ReauthorizationRequired
+from common.crypto import TokenDecryptionError
+from common.db.channels import mark_reauthorization_required, set_last_error
+
+from auth_gateway.context import Gateway, new_webhook_secret, secret_digest
+from auth_gateway.db.channel_writes import get_hook_credentials, list_active_channel_ids
+from auth_gateway.db.grants import set_webhook_secret
+from auth_gateway.db.webhook_deliveries import purge_expired
+
+log = structlog.get_logger(__name__)
+
+HOOK_SCOPE = "store/order/statusUpdated"
+WEBHOOK_HEADER = "X-Clickdrop-Webhook-Token"
+# One replica at a time runs the periodic check, so two never create the same hook at once.
+_CHECK_LOCK_KEY = 0x6763_686F_6F6B  # "gchook"
+# A callback or API request waits this long for BigCommerce at most; the periodic check repairs later.
+REQUEST_PATH_TIMEOUT_S = 15.0
+
+HookOutcome = Literal["created", "reactivated", "present", "skipped", "failed"]
+
+
+async def ensure_hook(store: StoreApi, destination: str, secret: str) -> HookOutcome:
+    """Make sure exactly our hook exists, is active and carries the store's current secret."""
+    headers = {WEBHOOK_HEADER: secret}
+    for hook in await store.list_hooks():
+        if hook.scope != HOOK_SCOPE or hook.destination != destination:
+            continue
+        if hook.is_active and hook.headers.get(WEBHOOK_HEADER) == secret:
+            return "present"
+        # deactivated after failed deliveries or 90 days idle, or registered with an old secret
+        await store.update_hook(hook.id, is_active=True, headers=headers)
+        return "reactivated"
+    await store.create_hook(HOOK_SCOPE, destination, headers)
+    return "created"
+
+
+async def register_hook(gateway: Gateway, channel_id: uuid.UUID) -> HookOutcome:
+    """Register (or repair) an active channel's webhook; failures are recorded, never raised."""
+    creds = await get_hook_credentials(gateway.pool, channel_id)
+    if creds is None or creds.status != "active" or creds.access_token_encrypted is None:
+        return "skipped"
+    ciphertext = creds.access_token_encrypted
+    try:
+        secret = await _webhook_secret(gateway, channel_id, creds.webhook_secret_encrypted)
+        token = gateway.cipher.decrypt(ciphertext)
+        store = gateway.bigcommerce.store(creds.store_hash, token, plan=creds.plan_name)
+        async with asyncio.timeout(REQUEST_PATH_TIMEOUT_S):
+            outcome = await ensure_hook(store, gateway.settings.webhook_destination, secret)
+    except ReauthorizationRequired:
+        await mark_reauthorization_required(gateway.pool, channel_id, ciphertext)
+        log.warning("webhook_registration_unauthorized", channel_id=str(channel_id))
+        return "failed"
+    except (BigCommerceError, TimeoutError, TokenDecryptionError) as error:
+        reason = f"webhook registration failed: {error}"
+        await set_last_error(gateway.pool, channel_id, reason[:500])
+        log.warning("webhook_registration_failed", channel_id=str(channel_id), error=str(error))
+        return "failed"
+    if outcome != "present":
+        log.info("webhook_registered", channel_id=str(channel_id), outcome=outcome)
+    return outcome
+
+
+async def _webhook_secret(gateway: Gateway, channel_id: uuid.UUID, encrypted: bytes | None) -> str:
+    if encrypted is not None:
+        return gateway.cipher.decrypt(encrypted)
+    secret = new_webhook_secret()
+    await set_webhook_secret(gateway.pool, channel_id, gateway.cipher.encrypt(secret), secret_digest(secret))
+    return secret
+
+
+async def delete_hooks(gateway: Gateway, channel_id: uuid.UUID) -> None:
+    """Remove our hooks before the token is erased (a disconnect initiated in Click & Drop)."""
+    creds = await get_hook_credentials(gateway.pool, channel_id)
+    if creds is None or creds.access_token_encrypted is None:
+        return
+    try:
+        token = gateway.cipher.decrypt(creds.access_token_encrypted)
+        store = gateway.bigcommerce.store(creds.store_hash, token, plan=creds.plan_name)
+        async with asyncio.timeout(REQUEST_PATH_TIMEOUT_S):
+            for hook in await store.list_hooks():
+                if hook.destination == gateway.settings.webhook_destination:
+                    with contextlib.suppress(NotFound):
+                        await store.delete_hook(hook.id)
+    except (BigCommerceError, TimeoutError, TokenDecryptionError) as error:
+        # the hook stays behind; deliveries to a disconnected channel trigger nothing
+        log.warning("webhook_removal_failed", channel_id=str(channel_id), error=str(error))
+
+
+async def check_all_hooks(gateway: Gateway) -> int:
+    """The periodic check: every active channel's hook, then expired delivery hashes.
+
+    Returns how many hooks were created or reactivated (0 when another replica is checking).
+    """
+    async with gateway.pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _CHECK_LOCK_KEY):
+            return 0
+        try:
+            repaired = 0
+            for channel_id in await list_active_channel_ids(conn):
+                if await register_hook(gateway, channel_id) in ("created", "reactivated"):
+                    repaired += 1
+            purged = await purge_expired(conn)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _CHECK_LOCK_KEY)
+    log.info("webhooks_checked", repaired=repaired, purged_hashes=purged)
+    return repaired
+
+
+async def run_hook_checks(gateway: Gateway, interval_s: float) -> None:
+    """Run `check_all_hooks` every `interval_s` until cancelled."""
+    while True:
+        await asyncio.sleep(interval_s)  # first check after one interval: load and activation cover startup
+        try:
+            await check_all_hooks(gateway)
+        except (OSError, BigCommerceError) as error:
+            log.warning("webhook_check_failed", error=str(error))
+        except Exception:
+            log.exception("webhook_check_crashed")

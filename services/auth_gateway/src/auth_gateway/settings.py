@@ -1,0 +1,71 @@
+"""The auth gateway's configuration (CONTRACT §2): BigCommerce app, public URLs, internal API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from common.settings import BigCommerceSettings, split_csv
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+# The scopes the connector cannot work without (reference §3): orders to read and write back,
+# store information for name, country and weight units (either variant of it).
+REQUIRED_SCOPES: tuple[frozenset[str], ...] = (
+    frozenset({"store_v2_orders"}),
+    frozenset({"store_v2_information_read_only", "store_v2_information"}),
+)
+
+
+class GatewaySettings(BigCommerceSettings):
+    """Settings of the auth gateway."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s]+$")
+    clickdrop_app_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s]+$")
+    internal_api_tokens: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
+    # how often every active channel's webhook is checked and re-registered (daily by default)
+    webhook_check_interval_seconds: float = Field(default=86_400.0, gt=0)
+    # how long a delivery's hash is remembered; BigCommerce retries for about 48 hours
+    webhook_dedupe_ttl_seconds: float = Field(default=3 * 86_400.0, gt=0)
+    # clock skew allowed on the exp/nbf claims of signed_payload_jwt
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @field_validator("internal_api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        return split_csv(value)
+
+    @field_validator("internal_api_tokens")
+    @classmethod
+    def _tokens_long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(token.get_secret_value()) < 16 for token in value):
+            raise ValueError("each token must be at least 16 characters")
+        return value
+
+    @field_validator("public_base_url", "clickdrop_app_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def auth_callback_url(self) -> str:
+        """The redirect_uri: identical to the auth callback URL registered with BigCommerce."""
+        return f"{self.public_base_url}/bigcommerce/auth"
+
+    @property
+    def webhook_destination(self) -> str:
+        return f"{self.public_base_url}/bigcommerce/webhooks"
+
+    @property
+    def serves_settings_pages(self) -> bool:
+        """The gateway serves the channel settings pages itself when it is the Click & Drop app URL.
+
+        That is the sandbox/demo setup; in production CLICKDROP_APP_URL is Click & Drop's own site.
+        """
+        return self.clickdrop_app_url == self.public_base_url
+
+    def channel_settings_url(self, channel_id: object) -> str:
+        return f"{self.clickdrop_app_url}/channels/{channel_id}/settings"

@@ -1,0 +1,69 @@
+"""`POST /bigcommerce/webhooks`: authenticate a delivery by its store's secret, drop duplicates, wake the poller."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+
+import structlog
+from aiohttp import web
+from common.db.channels import request_download
+from prometheus_client import Counter
+
+from auth_gateway.context import GATEWAY_KEY, secret_digest
+from auth_gateway.db.channel_writes import get_webhook_target
+from auth_gateway.db.webhook_deliveries import remember_delivery
+from auth_gateway.hooks import WEBHOOK_HEADER
+
+log = structlog.get_logger(__name__)
+
+WEBHOOKS_RECEIVED = Counter("gateway_webhooks_received_total", "Webhook deliveries by outcome", ["outcome"])
+_PRODUCER = re.compile(r"^stores/(?P<hash>[A-Za-z0-9]{1,64})$")
+_HASH = re.compile(r"^[A-Za-z0-9]{1,128}$")
+# compared against when the store is unknown, so an unknown store costs the same as a wrong secret
+_NO_SECRET = secret_digest("no store has this secret")
+
+
+def _plain(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/plain")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """Answer 200 at once for a genuine delivery; the download itself runs in the poller."""
+    gateway = request.app[GATEWAY_KEY]
+    raw = await request.read()  # larger than client_max_size: 413 from aiohttp
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        WEBHOOKS_RECEIVED.labels("malformed").inc()
+        return _plain(400, "body is not JSON")
+    producer = payload.get("producer") if isinstance(payload, dict) else None
+    payload_hash = payload.get("hash") if isinstance(payload, dict) else None
+    match = _PRODUCER.match(producer) if isinstance(producer, str) else None
+    if match is None or not isinstance(payload_hash, str) or not _HASH.match(payload_hash):
+        WEBHOOKS_RECEIVED.labels("malformed").inc()
+        return _plain(400, "body lacks producer stores/{hash} or hash")
+    store_hash = match["hash"]
+    target = await get_webhook_target(gateway.pool, store_hash)
+    expected = target.webhook_secret_sha256 if target and target.webhook_secret_sha256 else _NO_SECRET
+    presented = request.headers.get(WEBHOOK_HEADER, "")
+    if not hmac.compare_digest(secret_digest(presented), expected) or target is None or not presented:
+        WEBHOOKS_RECEIVED.labels("unauthorized").inc()
+        log.warning("webhook_refused", store_hash=store_hash, header_present=bool(presented))
+        return _plain(401, "unknown store or wrong webhook secret")
+    async with gateway.pool.acquire() as conn, conn.transaction():
+        fresh = await remember_delivery(
+            conn, store_hash, payload_hash, gateway.settings.webhook_dedupe_ttl_seconds
+        )
+        triggered = fresh and target.status == "active" and await request_download(conn, target.id)
+    outcome = "triggered" if triggered else ("duplicate" if not fresh else "ignored")
+    WEBHOOKS_RECEIVED.labels(outcome).inc()
+    log.info(
+        "webhook_received", store_hash=store_hash, scope=str(payload.get("scope", ""))[:100], outcome=outcome
+    )
+    return web.Response(status=200)
+
+
+def add_webhook_routes(app: web.Application) -> None:
+    app.router.add_post("/bigcommerce/webhooks", receive)

@@ -1,0 +1,107 @@
+"""Entry point of `order-poller`: settings, logging, pool, broker, health, then the poll loop until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import AsyncExitStack
+
+import aiohttp
+import structlog
+from common.amqp import EventPublisher, Topology, connection_is_open, open_connection
+from common.bigcommerce.client import BigCommerceClient
+from common.crypto import TokenCipher
+from common.db.pool import open_pool, ping
+from common.errors import PublishError
+from common.health import Health, serve_health
+from common.lifecycle import run_service
+from common.logging import configure_logging
+from common.outbox import OutboxRelay
+from common.settings import load_settings
+
+from order_poller.db.notifications import listen_for_download_requests
+from order_poller.db.schedule import DATABASE_ERRORS
+from order_poller.poller import Poller, PollerConfig
+from order_poller.settings import PollerSettings
+
+log = structlog.get_logger(__name__)
+
+# what the relay may still publish after the last poll, before the process exits
+FINAL_RELAY_S = 5.0
+
+
+def config_from(settings: PollerSettings) -> PollerConfig:
+    """The poll loop's configuration from the environment's settings."""
+    return PollerConfig(
+        interval_min_s=settings.poll_interval_min_seconds,
+        interval_max_s=settings.poll_interval_max_seconds,
+        max_age_days=settings.order_max_age_days,
+        concurrency=settings.poll_concurrency,
+        lease_s=settings.poll_lease_seconds,
+    )
+
+
+async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
+    """Run the poller until `stop` is set, then drain and close in reverse order."""
+    dsn = settings.database_url.get_secret_value()
+    async with AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(open_pool(dsn))
+        connection = await stack.enter_async_context(
+            open_connection(settings.amqp_url.get_secret_value(), name="order-poller")
+        )
+
+        async def database_ok() -> bool:
+            return await ping(pool)
+
+        async def broker_ok() -> bool:
+            return await connection_is_open(connection)
+
+        health = Health(checks={"database": database_ok, "broker": broker_ok})
+        await stack.enter_async_context(serve_health(settings.http_port, health))
+        publisher = await stack.enter_async_context(
+            EventPublisher(connection, Topology(exchange=settings.amqp_exchange))
+        )
+        relay = await stack.enter_async_context(OutboxRelay(pool, publisher))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = BigCommerceClient(
+            session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
+        )
+        poller = Poller(
+            pool,
+            client,
+            TokenCipher(settings.token_encryption_keys),
+            config_from(settings),
+            on_downloaded=relay.notify,
+        )
+        await stack.enter_async_context(listen_for_download_requests(dsn, poller.wake))
+
+        async def not_ready_on_stop() -> None:
+            await stop.wait()
+            health.ready = False  # stop advertising before the drain starts
+
+        watcher = asyncio.create_task(not_ready_on_stop())
+        health.ready = True
+        log.info("order_poller_ready", owner=poller.owner, port=settings.http_port)
+        try:
+            await poller.run(stop, grace_s=settings.shutdown_grace_s)
+        finally:
+            health.ready = False
+            watcher.cancel()
+        # publish what the last polls wrote; anything left is relayed by the next replica
+        with contextlib.suppress(TimeoutError, PublishError, *DATABASE_ERRORS):
+            await asyncio.wait_for(relay.run_once(), FINAL_RELAY_S)
+
+
+def main() -> None:
+    """`uv run order-poller`."""
+    settings = load_settings(PollerSettings)
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def run(stop: asyncio.Event) -> None:
+        await serve(settings, stop)
+
+    run_service("order-poller", run)
+
+
+if __name__ == "__main__":
+    main()

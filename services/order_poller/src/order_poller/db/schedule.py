@@ -1,0 +1,189 @@
+"""Which channels are due, who polls them (leases), and the sync health written after each poll."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+# What a failed statement can raise: the caller logs it and tries again on its next round.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+class ClaimedChannel(BaseModel):
+    """A channel this replica now holds the poll lease of, read in the same statement as the claim."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    store_hash: str
+    trading_name: str
+    order_status_ids: list[int]
+    weight_units: str | None
+    plan_name: str | None
+    access_token_encrypted: bytes
+    # the due time the claim saw: a request_download during the poll changes it and is honoured
+    next_download_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"ClaimedChannel(id={self.id}, store_hash={self.store_hash!r})"  # never the token
+
+
+# SKIP LOCKED: replicas claiming at the same moment take different channels instead of waiting.
+# A lease that has run out (its replica died) is claimable like no lease at all.
+CLAIM_DUE = """
+WITH due AS (
+    SELECT id
+      FROM channels
+     WHERE status = 'active'
+       AND access_token_encrypted IS NOT NULL
+       AND (next_download_at IS NULL OR next_download_at <= $1)
+       AND (poll_lease_until IS NULL OR poll_lease_until <= $1)
+     ORDER BY next_download_at NULLS FIRST, id
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE channels AS c
+   SET poll_lease_owner = $3, poll_lease_until = $4
+  FROM due
+ WHERE c.id = due.id
+RETURNING c.id, c.store_hash, c.trading_name, c.order_status_ids, c.weight_units, c.plan_name,
+          c.access_token_encrypted, c.next_download_at
+"""
+
+
+async def claim_due_channels(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+) -> list[ClaimedChannel]:
+    """Lease up to `limit` active channels that are due and not leased by a live replica."""
+    if limit <= 0:
+        return []
+    rows = await conn.fetch(CLAIM_DUE, now, limit, owner, lease_until)
+    return [ClaimedChannel.model_validate(dict(row)) for row in rows]
+
+
+class LeaseState(BaseModel):
+    """The channel as seen when renewing a lease: still ours, still active, still the same token?"""
+
+    model_config = ConfigDict(frozen=True)
+
+    held: bool
+    status: str | None = None
+    access_token_encrypted: bytes | None = None
+
+
+# Renewing and re-reading status and token in one statement: a disconnect (token erased) or an
+# uninstall stops the poll at its next check.
+RENEW_LEASE = """
+UPDATE channels SET poll_lease_until = $3
+ WHERE id = $1 AND poll_lease_owner = $2
+RETURNING status, access_token_encrypted
+"""
+
+
+async def renew_lease(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    channel_id: uuid.UUID,
+    *,
+    owner: str,
+    lease_until: datetime,
+) -> LeaseState:
+    """Extend our lease; `held` is False when another replica took it over or the channel is gone."""
+    row = await conn.fetchrow(RENEW_LEASE, channel_id, owner, lease_until)
+    if row is None:
+        return LeaseState(held=False)
+    return LeaseState(held=True, **dict(row))
+
+
+# next_download_at: a value different from the one claimed means a download was requested while
+# polling (webhook, sync); keep it so the channel is polled again at once.
+FINISH_POLL = """
+UPDATE channels
+   SET poll_lease_owner = NULL,
+       poll_lease_until = NULL,
+       next_download_at = CASE WHEN next_download_at IS DISTINCT FROM $3 THEN next_download_at
+                               ELSE $4 END,
+       last_download_at = COALESCE($5, last_download_at),
+       last_error = CASE WHEN $7 THEN $6 ELSE last_error END,
+       updated_at = now()
+ WHERE id = $1 AND poll_lease_owner = $2
+"""
+
+
+async def finish_poll(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    channel: ClaimedChannel,
+    *,
+    owner: str,
+    next_download_at: datetime | None,
+    downloaded_at: datetime | None,
+    last_error: str | None,
+    write_error: bool = True,
+) -> bool:
+    """Release the lease and record the poll's health; False when the lease was no longer ours."""
+    result: str = await conn.execute(
+        FINISH_POLL,
+        channel.id,
+        owner,
+        channel.next_download_at,
+        next_download_at,
+        downloaded_at,
+        last_error,
+        write_error,
+    )
+    return result.endswith(" 1")
+
+
+RELEASE_LEASE = """
+UPDATE channels SET poll_lease_owner = NULL, poll_lease_until = NULL
+ WHERE id = $1 AND poll_lease_owner = $2
+"""
+
+
+async def release_lease(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, owner: str
+) -> None:
+    """Give an unfinished poll back: the channel stays due, so another replica (or we) redo it."""
+    await conn.execute(RELEASE_LEASE, channel_id, owner)
+
+
+# The earliest moment a channel becomes claimable (due and its lease run out); NULL when none.
+# GREATEST ignores NULLs; both NULL (never polled, not leased) means due since forever.
+NEXT_CLAIMABLE_AT = """
+SELECT min(COALESCE(GREATEST(next_download_at, poll_lease_until), 'epoch'::timestamptz))
+  FROM channels
+ WHERE status = 'active' AND access_token_encrypted IS NOT NULL
+"""
+
+
+async def next_claimable_at(conn: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
+    """When the next channel becomes claimable; a past time means now, None means no channel."""
+    value: datetime | None = await conn.fetchval(NEXT_CLAIMABLE_AT)
+    return value
+
+
+SAVE_STORE_INFO = """
+UPDATE channels SET weight_units = $2, plan_name = $3, updated_at = now() WHERE id = $1
+"""
+
+
+async def save_store_info(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    channel_id: uuid.UUID,
+    *,
+    weight_units: str,
+    plan_name: str,
+) -> None:
+    """Cache the store's weight unit and plan read from /v2/store on the channel."""
+    await conn.execute(SAVE_STORE_INFO, channel_id, weight_units, plan_name)

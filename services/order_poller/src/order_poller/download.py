@@ -1,0 +1,233 @@
+"""One store poll: read the whole window of orders, fetch what is new, publish each order once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+import structlog
+from common.bigcommerce.client import MAX_PAGE_SIZE, StoreApi
+from common.bigcommerce.errors import InvalidRequest, NotFound
+from common.bigcommerce.models import Order
+from pydantic import ValidationError
+
+from order_poller.db.orders import known_orders, record_download, record_skip
+from order_poller.db.schedule import ClaimedChannel, save_store_info
+from order_poller.guard import ChannelGuard
+from order_poller.mapping import OrderSkippedError, build_event, check_listed, physical_lines
+from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
+from order_poller.units import GRAMS_PER_UNIT
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class StoreReport:
+    """What one poll of a store did."""
+
+    listed: int = 0
+    downloaded: int = 0
+    skipped: int = 0
+    weight_units: str | None = None
+
+    @property
+    def weight_unit_known(self) -> bool:
+        return (self.weight_units or "").strip().lower() in GRAMS_PER_UNIT
+
+
+class StoreDownloader:
+    """Downloads one claimed channel's orders through its `StoreApi`.
+
+    Per order at most two requests: `/products` and, when a physical line exists,
+    `/shipping_addresses`. `include=consignments.line_items` on the list would save both, but
+    consignment line items may lack the weights `/products` has (reference §4.6), and the list's
+    line items carry no price or pickup id either; the safe reading is /products + /shipping_addresses.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store_api: Callable[[str | None], StoreApi],
+        channel: ClaimedChannel,
+        guard: ChannelGuard,
+        *,
+        clock: Callable[[], datetime],
+        max_age: timedelta,
+        order_concurrency: int,
+        on_downloaded: Callable[[], None],
+    ) -> None:
+        self._pool = pool
+        # built per plan: the client labels its request and 429 metrics with the store's plan
+        self._store_api = store_api
+        self._api = store_api(channel.plan_name)
+        self._channel = channel
+        self._guard = guard
+        self._clock = clock
+        self._max_age = max_age
+        self._order_concurrency = order_concurrency
+        self._on_downloaded = on_downloaded
+        self.report = StoreReport(weight_units=channel.weight_units)
+        self._skipped_before: frozenset[int] = frozenset()
+
+    async def run(self) -> StoreReport:
+        """Poll every configured status over the whole window.
+
+        Raises:
+            ChannelStoppedError, BigCommerceError, ValidationError: the poll ends; what was
+                downloaded so far stays downloaded.
+        """
+        await self._guard.check()
+        if not self.report.weight_unit_known:
+            await self._read_store_info()
+        since = self._clock() - self._max_age
+        seen: set[int] = set()
+        for status_id in dict.fromkeys(self._channel.order_status_ids):
+            await self._guard.check()
+            page: list[Order] = []
+            async for order in self._api.iter_orders(status_id=status_id, min_date_created=since):
+                # an order whose status moved between two listings shows up in both
+                if order.id in seen:
+                    continue
+                seen.add(order.id)
+                page.append(order)
+                if len(page) == MAX_PAGE_SIZE:
+                    await self._process_page(page)
+                    page = []
+            await self._process_page(page)
+        return self.report
+
+    async def _read_store_info(self) -> None:
+        # Read once and cached on the channel; read again only while the cached unit is unusable,
+        # so a merchant who fixes the unit is picked up without a restart.
+        info = await self._api.get_store_info()
+        await save_store_info(
+            self._pool, self._channel.id, weight_units=info.weight_units, plan_name=info.plan_name
+        )
+        self.report.weight_units = info.weight_units
+        self._api = self._store_api(info.plan_name or None)
+        log.info(
+            "store_info_read",
+            store_hash=self._channel.store_hash,
+            weight_units=info.weight_units,
+            plan_name=info.plan_name,
+        )
+
+    async def _process_page(self, page: Sequence[Order]) -> None:
+        if not page:
+            return
+        self.report.listed += len(page)
+        known = await known_orders(self._pool, self._channel.store_hash, [o.id for o in page])
+        todo: list[Order] = []
+        for order in page:
+            if not known.needs_work(order.id, order.date_modified):
+                continue
+            try:
+                check_listed(order)
+                if not self.report.weight_unit_known:
+                    # no request for what cannot be converted; retried once the unit is fixed
+                    raise OrderSkippedError(
+                        "unknown_weight_unit",
+                        f"unsupported store weight unit {self.report.weight_units!r}",
+                    )
+            except OrderSkippedError as skip:
+                await self._skip(order, skip)
+                continue
+            todo.append(order)
+        self._skipped_before = known.skipped
+        await _bounded(todo, self._download_order, self._order_concurrency)
+
+    async def _download_order(self, order: Order) -> None:
+        await self._guard.check()
+        try:
+            lines = await self._api.list_order_products(order.id)
+            has_physical = bool(physical_lines(lines))
+            if has_physical:
+                await self._guard.check()
+            addresses = await self._api.list_shipping_addresses(order.id) if has_physical else []
+            event = build_event(
+                channel_id=self._channel.id,
+                store_hash=self._channel.store_hash,
+                trading_name=self._channel.trading_name,
+                weight_units=self.report.weight_units,
+                order=order,
+                lines=lines,
+                addresses=addresses,
+                occurred_at=self._clock(),
+            )
+        except OrderSkippedError as skip:
+            await self._skip(order, skip)
+            return
+        except NotFound as error:
+            await self._skip(order, OrderSkippedError("not_found", error.message or "404"))
+            return
+        except InvalidRequest as error:
+            await self._skip(order, OrderSkippedError("malformed", f"BigCommerce refused: {error.message}"))
+            return
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            await self._skip(order, OrderSkippedError("malformed", f"{where}: {first['msg']}"))
+            return
+        if await record_download(self._pool, event, was_skipped=order.id in self._skipped_before):
+            self.report.downloaded += 1
+            ORDERS_DOWNLOADED.inc()
+            self._on_downloaded()
+            log.info(
+                "order_downloaded",
+                store_hash=self._channel.store_hash,
+                order_id=order.id,
+                event_id=str(event.event_id),
+                consignments=len(event.order.consignments),
+            )
+
+    async def _skip(self, order: Order, skip: OrderSkippedError) -> None:
+        self.report.skipped += 1
+        first = await record_skip(
+            self._pool,
+            channel_id=self._channel.id,
+            store_hash=self._channel.store_hash,
+            order_id=order.id,
+            reason=skip.reason,
+            detail=skip.detail,
+            final=skip.final,
+            date_modified=order.date_modified,
+        )
+        if first:
+            ORDERS_SKIPPED.labels(reason=skip.reason).inc()
+            log.info(
+                "order_skipped",
+                store_hash=self._channel.store_hash,
+                order_id=order.id,
+                reason=skip.reason,
+                detail=skip.detail,
+            )
+
+
+async def _bounded(items: Sequence[Order], worker: Callable[[Order], Awaitable[None]], limit: int) -> None:
+    """Run `worker` over `items`, at most `limit` at once; the first failure cancels the rest."""
+    if not items:
+        return
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(item: Order) -> None:
+        async with semaphore:
+            await worker(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in items:
+                group.create_task(one(item))
+    except BaseExceptionGroup as failures:
+        raise _first_failure(failures) from None
+
+
+def _first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_failure(error)
+        if not isinstance(error, asyncio.CancelledError):
+            return error
+    return group.exceptions[0]

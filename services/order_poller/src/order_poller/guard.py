@@ -1,0 +1,78 @@
+"""Keeps a running store poll honest: lease renewed, channel still active, token unchanged, not stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from order_poller.db.schedule import LeaseState, renew_lease
+
+
+class ChannelStoppedError(Exception):
+    """The poll must end now without another request: disconnected, token changed, lease lost or shutdown."""
+
+
+class ChannelGuard:
+    """Checked before every request group of a poll.
+
+    Re-reads status and token (and renews the lease) at most every `recheck_interval_s`, so a
+    disconnect or uninstall stops requests within seconds and an erased token is never sent.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channel_id: uuid.UUID,
+        token_ciphertext: bytes,
+        *,
+        owner: str,
+        lease_s: float,
+        clock: Callable[[], datetime],
+        stopping: asyncio.Event,
+        recheck_interval_s: float,
+    ) -> None:
+        self._pool = pool
+        self._channel_id = channel_id
+        self._token = token_ciphertext
+        self._owner = owner
+        self._lease = timedelta(seconds=lease_s)
+        self._clock = clock
+        self._stopping = stopping
+        self._interval = recheck_interval_s
+        self._checked_at: float | None = None
+        self._stopped: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> None:
+        """Raise `ChannelStoppedError` when this poll must not send another request."""
+        if self._stopping.is_set():
+            raise ChannelStoppedError("the poller is shutting down")
+        loop = asyncio.get_running_loop()
+        async with self._lock:  # the poll's concurrent order tasks share one re-read
+            if self._stopped is None and (
+                self._checked_at is None or loop.time() - self._checked_at >= self._interval
+            ):
+                state = await renew_lease(
+                    self._pool,
+                    self._channel_id,
+                    owner=self._owner,
+                    lease_until=self._clock() + self._lease,
+                )
+                self._checked_at = loop.time()
+                self._stopped = self._verdict(state)
+        if self._stopped is not None:
+            raise ChannelStoppedError(self._stopped)
+
+    def _verdict(self, state: LeaseState) -> str | None:
+        # sticky: once stopped, every later check of this poll fails too
+        if not state.held:
+            return "the poll lease was taken over or the channel is gone"
+        if state.status != "active":
+            return f"the channel is {state.status}"
+        if state.access_token_encrypted != self._token:
+            return "the channel's token changed"
+        return None

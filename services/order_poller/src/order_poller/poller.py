@@ -1,0 +1,326 @@
+"""The poll loop: claim due channels (leases shared by replicas), poll them with bounded concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import asyncpg
+import structlog
+from common.bigcommerce.client import BigCommerceClient, StoreApi
+from common.bigcommerce.errors import (
+    BigCommerceError,
+    MissingScope,
+    ReauthorizationRequired,
+    Unavailable,
+)
+from common.crypto import TokenCipher, TokenDecryptionError
+from common.db.channels import mark_reauthorization_required
+from common.events import utc_now
+from pydantic import ValidationError
+
+from order_poller.db.schedule import (
+    DATABASE_ERRORS,
+    ClaimedChannel,
+    claim_due_channels,
+    finish_poll,
+    next_claimable_at,
+    release_lease,
+)
+from order_poller.download import StoreDownloader, StoreReport
+from order_poller.guard import ChannelGuard, ChannelStoppedError
+from order_poller.metrics import POLL_DURATION, POLLS
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+Outcome = Literal["ok", "failed", "reauthorization_required", "permissions_missing", "stopped"]
+
+PERMISSIONS_MISSING = (
+    "permissions missing: BigCommerce refused the app's scopes (403); "
+    "reopen the app in the BigCommerce control panel to re-approve them"
+)
+
+
+@dataclass(frozen=True)
+class PollerConfig:
+    """Schedule and limits of the poller (built from `PollerSettings` in production)."""
+
+    interval_min_s: float = 600.0
+    interval_max_s: float = 900.0
+    max_age_days: int = 7
+    concurrency: int = 8
+    lease_s: float = 300.0
+    # orders of one store fetched at once (the client paces the store's quota)
+    order_concurrency: int = 4
+    # how often a running poll re-reads its channel's status and token
+    recheck_interval_s: float = 1.0
+    # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
+    idle_max_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.interval_min_s <= self.interval_max_s:
+            raise ValueError("need 0 < interval_min_s <= interval_max_s")
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """The outcome of one store poll."""
+
+    channel_id: uuid.UUID
+    store_hash: str
+    outcome: Outcome
+    report: StoreReport
+    error: str | None = None
+
+
+def default_owner() -> str:
+    """A replica id unique per process: host (pod name) and pid plus a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Poller:
+    """Claims due channels and polls them; `poll_due_channels()` is one round, `run()` the service loop."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: BigCommerceClient,
+        cipher: TokenCipher,
+        config: PollerConfig,
+        *,
+        owner: str | None = None,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        on_downloaded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._client = client
+        self._cipher = cipher
+        self.config = config
+        self.owner = owner or default_owner()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._on_downloaded = on_downloaded
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look at the schedule now (a download was requested)."""
+        self._wake.set()
+
+    def next_download_at(self, now: datetime) -> datetime:
+        """Now plus a uniform random interval: thousands of stores spread over the interval."""
+        seconds = self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
+        return now + timedelta(seconds=seconds)
+
+    async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
+        """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
+        claimed = await self._claim(self.config.concurrency if limit is None else limit)
+        return list(await asyncio.gather(*(self.poll_channel(channel) for channel in claimed)))
+
+    async def run_once(self) -> list[PollResult]:
+        """Rounds until nothing is due any more; every result, in order (tests drive this)."""
+        results: list[PollResult] = []
+        while True:
+            batch = await self.poll_due_channels()
+            if not batch:
+                return results
+            results.extend(batch)
+
+    async def _claim(self, limit: int) -> list[ClaimedChannel]:
+        now = self._clock()
+        lease_until = now + timedelta(seconds=self.config.lease_s)
+        return await claim_due_channels(
+            self._pool, owner=self.owner, now=now, lease_until=lease_until, limit=limit
+        )
+
+    async def poll_channel(self, channel: ClaimedChannel) -> PollResult:
+        """Poll one claimed channel and release its lease, whatever happens."""
+        started = self._clock()
+        log.info("store_poll_started", store_hash=channel.store_hash, channel_id=str(channel.id))
+        with POLL_DURATION.time():
+            try:
+                result = await self._poll(channel)
+            except asyncio.CancelledError:
+                # abandoned at shutdown: hand the store back at once, still due
+                with contextlib.suppress(*DATABASE_ERRORS):
+                    await asyncio.shield(release_lease(self._pool, channel.id, owner=self.owner))
+                POLLS.labels(outcome="stopped").inc()
+                raise
+            except Exception as failure:
+                # a bug must not keep the store leased until the lease runs out, nor stop the loop
+                log.exception("store_poll_crashed", store_hash=channel.store_hash)
+                with contextlib.suppress(*DATABASE_ERRORS):
+                    await self._release(channel)
+                result = PollResult(channel.id, channel.store_hash, "failed", StoreReport(), repr(failure))
+        POLLS.labels(outcome=result.outcome).inc()
+        log.info(
+            "store_poll_finished",
+            store_hash=channel.store_hash,
+            outcome=result.outcome,
+            listed=result.report.listed,
+            downloaded=result.report.downloaded,
+            skipped=result.report.skipped,
+            error=result.error,
+            seconds=round((self._clock() - started).total_seconds(), 3),
+        )
+        return result
+
+    async def _poll(self, channel: ClaimedChannel) -> PollResult:
+        guard = ChannelGuard(
+            self._pool,
+            channel.id,
+            channel.access_token_encrypted,
+            owner=self.owner,
+            lease_s=self.config.lease_s,
+            clock=self._clock,
+            stopping=self._stopping,
+            recheck_interval_s=self.config.recheck_interval_s,
+        )
+        report = StoreReport(weight_units=channel.weight_units)
+        outcome: Outcome = "ok"
+        error: str | None = None
+        try:
+            token = self._cipher.decrypt(channel.access_token_encrypted)
+
+            def store_api(plan: str | None) -> StoreApi:
+                return self._client.store(channel.store_hash, token, plan=plan)
+
+            downloader = StoreDownloader(
+                self._pool,
+                store_api,
+                channel,
+                guard,
+                clock=self._clock,
+                max_age=timedelta(days=self.config.max_age_days),
+                order_concurrency=self.config.order_concurrency,
+                on_downloaded=self._on_downloaded,
+            )
+            report = downloader.report
+            await downloader.run()
+            if not report.weight_unit_known:
+                error = (
+                    f"store weight unit {report.weight_units!r} is not supported "
+                    "(Grams, Kilograms, Ounces or Pounds): orders are skipped until it is changed"
+                )
+        except ChannelStoppedError as stopped:
+            log.info("store_poll_stopped", store_hash=channel.store_hash, reason=str(stopped))
+            await self._release(channel)
+            return PollResult(channel.id, channel.store_hash, "stopped", report, str(stopped))
+        except ReauthorizationRequired:
+            # no further request with this token until the app is installed again
+            await mark_reauthorization_required(self._pool, channel.id, channel.access_token_encrypted)
+            await self._finish(channel, next_at=None, downloaded_at=None, error=None, write_error=False)
+            log.warning("store_reauthorization_required", store_hash=channel.store_hash)
+            return PollResult(channel.id, channel.store_hash, "reauthorization_required", report)
+        except MissingScope:
+            outcome, error = "permissions_missing", PERMISSIONS_MISSING
+        except Unavailable as failure:
+            outcome, error = "failed", f"BigCommerce unavailable, retrying next poll: {failure}"
+        except BigCommerceError as failure:
+            outcome, error = "failed", f"BigCommerce error: {failure}"
+        except ValidationError as failure:
+            outcome, error = (
+                "failed",
+                f"BigCommerce sent malformed data: {failure.errors()[0]['msg']}",
+            )
+        except TokenDecryptionError as failure:
+            outcome, error = "failed", str(failure)
+        except DATABASE_ERRORS as failure:
+            log.warning("store_poll_database_failed", store_hash=channel.store_hash, error=repr(failure))
+            with contextlib.suppress(*DATABASE_ERRORS):
+                await self._release(channel)
+            return PollResult(channel.id, channel.store_hash, "failed", report, repr(failure))
+        now = self._clock()
+        await self._finish(
+            channel,
+            next_at=self.next_download_at(now),
+            downloaded_at=now if outcome == "ok" else None,
+            error=error,
+        )
+        return PollResult(channel.id, channel.store_hash, outcome, report, error)
+
+    async def _finish(
+        self,
+        channel: ClaimedChannel,
+        *,
+        next_at: datetime | None,
+        downloaded_at: datetime | None,
+        error: str | None,
+        write_error: bool = True,
+    ) -> None:
+        kept = await finish_poll(
+            self._pool,
+            channel,
+            owner=self.owner,
+            next_download_at=next_at,
+            downloaded_at=downloaded_at,
+            last_error=error,
+            write_error=write_error,
+        )
+        if not kept:
+            log.warning("store_poll_lease_lost", store_hash=channel.store_hash)
+
+    async def _release(self, channel: ClaimedChannel) -> None:
+        await release_lease(self._pool, channel.id, owner=self.owner)
+
+    async def run(self, stop: asyncio.Event, *, grace_s: float = 20.0) -> None:
+        """Poll due channels until `stop`; then let running polls stop at their next check.
+
+        Polls still running after `grace_s` are cancelled; either way their leases are released.
+        """
+        running: set[asyncio.Task[PollResult]] = set()
+        try:
+            while not stop.is_set():
+                free = self.config.concurrency - len(running)
+                try:
+                    for channel in await self._claim(free):
+                        running.add(asyncio.create_task(self.poll_channel(channel)))
+                    delay = await self._idle_delay() if len(running) < self.config.concurrency else None
+                except DATABASE_ERRORS as failure:
+                    log.warning("poll_schedule_failed", error=repr(failure))
+                    delay = self.config.idle_max_s
+                await self._wait(running, stop, delay)
+        finally:
+            await self._drain(running, grace_s)
+
+    async def _idle_delay(self) -> float:
+        next_at = await next_claimable_at(self._pool)
+        if next_at is None:
+            return self.config.idle_max_s
+        seconds = (next_at - self._clock()).total_seconds()
+        return min(self.config.idle_max_s, max(0.05, seconds))
+
+    async def _wait(
+        self, running: set[asyncio.Task[PollResult]], stop: asyncio.Event, delay: float | None
+    ) -> None:
+        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+        try:
+            await asyncio.wait({*running, *waiters}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
+        for task in [t for t in running if t.done()]:
+            running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("store_poll_crashed", error=repr(task.exception()))
+
+    async def _drain(self, running: set[asyncio.Task[PollResult]], grace_s: float) -> None:
+        self._stopping.set()  # every guard refuses the next request: polls end at their next check
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        log.info("poller_drained", polls=len(running), cancelled=len(pending))

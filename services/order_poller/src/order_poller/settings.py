@@ -1,0 +1,31 @@
+"""The order poller's settings: BigCommerce access plus its schedule, window and concurrency (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from common.settings import BigCommerceSettings
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_settings import SettingsConfigDict
+
+
+class PollerSettings(BigCommerceSettings):
+    """Environment of `uv run order-poller`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    http_port: int = Field(default=8081, ge=0, le=65535)
+    poll_interval_min_seconds: float = Field(default=600.0, gt=0)
+    poll_interval_max_seconds: float = Field(default=900.0, gt=0)
+    order_max_age_days: int = Field(default=7, ge=1, le=365)
+    # stores polled at once by one replica
+    poll_concurrency: int = Field(default=8, ge=1, le=1000)
+    # how long a claim keeps other replicas off a store; renewed while the poll runs
+    poll_lease_seconds: float = Field(default=300.0, ge=5)
+
+    @field_validator("poll_interval_max_seconds")
+    @classmethod
+    def _interval_ordered(cls, value: float, info: ValidationInfo) -> float:
+        # fields validate in declaration order: the minimum is known here (unless it was invalid)
+        low = info.data.get("poll_interval_min_seconds")
+        if low is not None and low > value:
+            raise ValueError(f"must not be below POLL_INTERVAL_MIN_SECONDS ({low:g})")
+        return value

@@ -1,0 +1,173 @@
+"""The flush's reads and state moves of despatches, and the channel's write-back health."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from common.db.despatches import DespatchItem
+from pydantic import BaseModel, ConfigDict
+
+WRITEBACK_ERROR_PREFIX = "Write-back: "
+"""channels.last_error set by the writer starts with this, so the writer clears only its own errors."""
+
+
+class FlushChannel(BaseModel):
+    """What a store flush needs of its channel, re-read from the database before each flush."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    store_hash: str
+    status: str
+    mark_orders_as_despatched: bool
+    despatched_order_status: Literal["completed", "shipped"]
+    access_token_encrypted: bytes | None
+    plan_name: str | None
+
+
+SELECT_FLUSH_CHANNEL = """
+SELECT id, store_hash, status, mark_orders_as_despatched, despatched_order_status,
+       access_token_encrypted, plan_name
+  FROM channels WHERE id = $1
+"""
+
+
+async def load_flush_channel(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID
+) -> FlushChannel | None:
+    record = await conn.fetchrow(SELECT_FLUSH_CHANNEL, channel_id)
+    return FlushChannel.model_validate(dict(record)) if record else None
+
+
+class DueDespatch(BaseModel):
+    """A despatch still to be written: pending, or posting (a request may have reached BigCommerce)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    order_id: int
+    order_address_id: int | None
+    items: list[DespatchItem] | None
+    tracking_number: str | None
+    service_name: str | None
+    state: Literal["pending", "posting"]
+    request: list[dict[str, Any]] | None
+    attempts: int
+
+
+SELECT_DUE_DESPATCHES = """
+SELECT id, order_id, order_address_id, items, tracking_number, service_name, state, request, attempts
+  FROM despatches
+ WHERE channel_id = $1 AND state IN ('pending', 'posting') AND next_attempt_at <= $2
+ ORDER BY order_id, id
+ LIMIT $3
+"""
+
+
+async def load_due_despatches(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, now: datetime, limit: int
+) -> list[DueDespatch]:
+    """A store's despatches due at `now`, grouped by order (ordered by order, then arrival)."""
+    records = await conn.fetch(SELECT_DUE_DESPATCHES, channel_id, now, limit)
+    return [DueDespatch.model_validate(dict(r)) for r in records]
+
+
+MARK_POSTING = """
+UPDATE despatches SET state = 'posting', request = $2, updated_at = now()
+ WHERE id = $1 AND state IN ('pending', 'posting')
+"""
+
+
+async def mark_posting(conn: asyncpg.Connection, requests: Mapping[int, list[dict[str, Any]]]) -> None:
+    """Record the exact requests about to be sent, before sending them (the crash-safety marker)."""
+    await conn.executemany(MARK_POSTING, [(despatch_id, body) for despatch_id, body in requests.items()])
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of one attempt at a despatch.
+
+    `posting` keeps the recorded request (it may have reached BigCommerce and is reconciled next
+    time); `pending` forgets it; the other states are final until a merchant retries.
+    """
+
+    despatch_id: int
+    state: Literal["pending", "posting", "written", "failed", "not_written"]
+    reason: str | None = None
+    shipment_ids: tuple[int, ...] = ()
+    next_attempt_at: datetime | None = None
+
+
+SETTLE = """
+UPDATE despatches d
+   SET state = s.state,
+       reason = s.reason,
+       attempts = d.attempts + 1,
+       shipment_ids = CASE WHEN s.state = 'written' THEN s.shipment_ids::bigint[] ELSE d.shipment_ids END,
+       request = CASE WHEN s.state = 'pending' THEN NULL ELSE d.request END,
+       next_attempt_at = COALESCE(s.next_attempt_at, d.next_attempt_at),
+       written_at = CASE WHEN s.state = 'written' THEN now() ELSE d.written_at END,
+       updated_at = now()
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+       AS s(id, state, reason, shipment_ids, next_attempt_at)
+ WHERE d.id = s.id AND d.state IN ('pending', 'posting')
+"""
+
+
+async def settle(conn: asyncpg.Connection, settlements: Sequence[Settlement]) -> None:
+    """Record attempt outcomes in one statement; only despatches still to be written move."""
+    if not settlements:
+        return
+    await conn.execute(
+        SETTLE,
+        [s.despatch_id for s in settlements],
+        [s.state for s in settlements],
+        [s.reason for s in settlements],
+        ["{" + ",".join(str(i) for i in s.shipment_ids) + "}" for s in settlements],
+        [s.next_attempt_at for s in settlements],
+    )
+
+
+SWEEP_TOGGLED_OFF = """
+UPDATE despatches d
+   SET state = 'not_written', reason = $1, updated_at = now()
+  FROM channels c
+ WHERE c.id = d.channel_id AND NOT c.mark_orders_as_despatched AND d.state = 'pending'
+"""
+
+TOGGLED_OFF_REASON = "'Mark orders as despatched' is off for this channel"
+
+
+async def sweep_toggled_off(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    """Stop keeping despatches pending for channels that no longer mark orders as despatched.
+
+    A 'posting' despatch is left alone: its request may have reached BigCommerce, and only a
+    flush with the setting back on may reconcile it.
+    """
+    result: str = await conn.execute(SWEEP_TOGGLED_OFF, TOGGLED_OFF_REASON)
+    return int(result.rsplit(" ", 1)[-1])
+
+
+RECORD_HEALTH = """
+UPDATE channels
+   SET last_writeback_at = CASE WHEN $2 THEN now() ELSE last_writeback_at END,
+       last_error = CASE
+           WHEN $3::text IS NOT NULL THEN $3::text
+           WHEN last_error LIKE $4 || '%' THEN NULL
+           ELSE last_error END,
+       updated_at = now()
+ WHERE id = $1
+"""
+
+
+async def record_writeback_health(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, completed: bool, error: str | None
+) -> None:
+    """Sync health after a store flush: when it last completed, and its error (cleared once it works)."""
+    message = None if error is None else WRITEBACK_ERROR_PREFIX + error
+    await conn.execute(RECORD_HEALTH, channel_id, completed, message, WRITEBACK_ERROR_PREFIX)

@@ -1,0 +1,181 @@
+"""The flush: every due store, one replica per store (leases), several stores at once (bounded)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from common.bigcommerce.client import BigCommerceClient
+from common.crypto import TokenCipher, TokenDecryptionError
+from common.events import utc_now
+
+from status_writer.db.leases import acquire_lease, release_lease, select_due_channels
+from status_writer.db.writeback import (
+    load_due_despatches,
+    load_flush_channel,
+    record_writeback_health,
+    sweep_toggled_off,
+)
+from status_writer.metrics import FLUSH_DURATION, REQUESTS_PER_WRITTEN, bigcommerce_requests_sent
+from status_writer.store_flush import Clock, FlushPolicy, StoreFlush, StoreReport
+
+log = structlog.get_logger(__name__)
+
+
+def default_holder() -> str:
+    """A lease holder name unique to this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class FlushReport:
+    """What one `flush_once` did, summed over stores."""
+
+    stores: int = 0
+    written: int = 0
+    failed: int = 0
+    not_written: int = 0
+    deferred: int = 0
+    requests: float = 0.0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def add(self, store_hash: str, report: StoreReport) -> None:
+        self.stores += 1
+        self.written += report.written
+        self.failed += report.failed
+        self.not_written += report.not_written
+        self.deferred += report.deferred
+        if report.error:
+            self.errors[store_hash] = report.error
+
+
+class Flusher:
+    """Writes due despatches back to BigCommerce; the service's loop calls `flush_once` on a timer."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: BigCommerceClient,
+        cipher: TokenCipher,
+        *,
+        policy: FlushPolicy,
+        concurrency: int = 8,
+        holder: str | None = None,
+        clock: Clock = utc_now,
+        batch_limit: int = 1000,
+    ) -> None:
+        self._pool = pool
+        self._client = client
+        self._cipher = cipher
+        self._policy = policy
+        self._concurrency = concurrency
+        self.holder = holder or default_holder()
+        self._clock = clock
+        self._batch_limit = batch_limit
+        self.stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the order in hand in every store, then end the flush (the service's SIGTERM path)."""
+        self.stopping.set()
+
+    async def flush_once(self) -> FlushReport:
+        """One pass over every store with despatches due now."""
+        started = time.perf_counter()
+        requests_before = bigcommerce_requests_sent()
+        report = FlushReport()
+        swept = await sweep_toggled_off(self._pool)
+        if swept:
+            log.info("despatches_not_written", count=swept, reason="mark orders as despatched is off")
+        channel_ids = await select_due_channels(self._pool, self._clock())
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def one(channel_id: uuid.UUID) -> None:
+            async with limit:
+                if self.stopping.is_set():
+                    return
+                try:
+                    result = await self._flush_store(channel_id)
+                except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                    # the store's lease expires and another flush takes it over; nothing half-recorded
+                    log.error("store_flush_failed", channel_id=str(channel_id), error=repr(error))
+                    return
+                if result is not None:
+                    report.add(*result)
+
+        await asyncio.gather(*(one(c) for c in channel_ids))
+        report.requests = bigcommerce_requests_sent() - requests_before
+        FLUSH_DURATION.observe(time.perf_counter() - started)
+        if report.written:
+            REQUESTS_PER_WRITTEN.set(report.requests / report.written)
+        log.info(
+            "flush_completed",
+            stores=report.stores,
+            written=report.written,
+            failed=report.failed,
+            not_written=report.not_written,
+            deferred=report.deferred,
+            requests=int(report.requests),
+        )
+        return report
+
+    async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
+        now = self._clock()
+        expires_at = now + timedelta(seconds=self._policy.lease_s)
+        if not await acquire_lease(self._pool, channel_id, self.holder, now=now, expires_at=expires_at):
+            return None  # another replica is flushing this store
+        try:
+            return await self._flush_leased(channel_id)
+        finally:
+            # shielded: a cancelled flush still hands the store back rather than waiting for expiry
+            await asyncio.shield(release_lease(self._pool, channel_id, self.holder))
+
+    async def _flush_leased(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
+        # re-read after taking the lease: a disconnect or new token since the scan must count
+        channel = await load_flush_channel(self._pool, channel_id)
+        if (
+            channel is None
+            or channel.status != "active"
+            or not channel.mark_orders_as_despatched
+            or channel.access_token_encrypted is None
+        ):
+            return None
+        try:
+            token = self._cipher.decrypt(channel.access_token_encrypted)
+        except TokenDecryptionError:
+            error = "the stored token cannot be decrypted with the configured TOKEN_ENCRYPTION_KEYS"
+            await record_writeback_health(self._pool, channel_id, completed=False, error=error)
+            log.error("store_flush_skipped", store_hash=channel.store_hash, reason=error)
+            return channel.store_hash, StoreReport(error=error)
+        api = self._client.store(channel.store_hash, token, plan=channel.plan_name)
+        flush = StoreFlush(
+            self._pool,
+            api,
+            channel,
+            holder=self.holder,
+            clock=self._clock,
+            policy=self._policy,
+            stopping=self.stopping,
+        )
+        seen: set[int] = set()
+        completed = True
+        while True:
+            due = await load_due_despatches(self._pool, channel_id, self._clock(), self._batch_limit)
+            fresh = [d for d in due if d.id not in seen]
+            if not fresh:
+                break
+            seen.update(d.id for d in fresh)
+            if not await flush.run(fresh):
+                completed = False
+                break
+        flush.report.completed = completed and not self.stopping.is_set()
+        await record_writeback_health(
+            self._pool, channel_id, completed=flush.report.completed, error=flush.report.error
+        )
+        return channel.store_hash, flush.report

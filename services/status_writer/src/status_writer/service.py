@@ -1,0 +1,125 @@
+"""The status writer process: ingest from RabbitMQ, flush to BigCommerce on a timer, health, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+import aiohttp
+import structlog
+from common.amqp import QueueSpec, Topology, connection_is_open, open_connection, order_despatched_queue
+from common.bigcommerce.client import BigCommerceClient
+from common.consumer import BatchConsumer
+from common.crypto import TokenCipher
+from common.db.pool import open_pool, ping
+from common.health import Health, serve_health
+
+from status_writer.flusher import Flusher
+from status_writer.ingest import DespatchIngestor
+from status_writer.settings import WriterSettings
+from status_writer.store_flush import FlushPolicy
+
+log = structlog.get_logger(__name__)
+
+
+class FlushLoop:
+    """Calls `flush_once` now and then every interval; on exit lets the flush in hand finish or abandons it."""
+
+    def __init__(self, flusher: Flusher, interval_s: float, *, grace_s: float) -> None:
+        self._flusher = flusher
+        self._interval_s = interval_s
+        self._grace_s = grace_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> FlushLoop:
+        self._task = asyncio.create_task(self._run(), name="status-writer:flush")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._flusher.stop()
+        if self._task is None:
+            return
+        try:
+            # the flush stops after the order in hand; past the grace it is cancelled, and a request
+            # already sent stays recorded as 'posting' for the next flush to reconcile
+            await asyncio.wait_for(asyncio.shield(self._task), self._grace_s)
+        except TimeoutError:
+            log.warning("flush_abandoned", grace_s=self._grace_s)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        stopping = self._flusher.stopping
+        while not stopping.is_set():
+            try:
+                await self._flusher.flush_once()
+            except Exception:
+                # a failed flush leaves despatches due; the next one retries them
+                log.exception("flush_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self._interval_s)
+
+
+async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec | None = None) -> None:
+    """settings -> pool -> AMQP -> health -> flush loop and consumer -> wait -> drain -> close in reverse.
+
+    `queue` defaults to the contract's queue; tests pass a private one.
+    """
+    queue = queue or order_despatched_queue()
+    async with AsyncExitStack() as stack:
+        pool = await stack.enter_async_context(open_pool(settings.database_url.get_secret_value()))
+        connection = await stack.enter_async_context(
+            open_connection(settings.amqp_url.get_secret_value(), name="status-writer")
+        )
+
+        async def database_ok() -> bool:
+            return await ping(pool)
+
+        async def broker_ok() -> bool:
+            return await connection_is_open(connection)
+
+        health = Health(checks={"database": database_ok, "broker": broker_ok})
+        await stack.enter_async_context(serve_health(settings.http_port, health))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        client = BigCommerceClient(
+            session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
+        )
+        flusher = Flusher(
+            pool,
+            client,
+            TokenCipher(settings.token_encryption_keys),
+            policy=FlushPolicy(
+                lease_s=settings.flush_lease_seconds,
+                backoff_s=settings.retry_backoff_seconds,
+                backoff_max_s=settings.retry_backoff_max_seconds,
+            ),
+            concurrency=settings.flush_concurrency,
+        )
+        await stack.enter_async_context(
+            FlushLoop(flusher, settings.flush_interval_seconds, grace_s=settings.shutdown_grace_s)
+        )
+        # entered last, so it exits first: consuming stops before the flush is wound down
+        await stack.enter_async_context(
+            BatchConsumer(
+                connection,
+                Topology(exchange=settings.amqp_exchange, queues=(queue,)),
+                queue,
+                DespatchIngestor(pool),
+                prefetch=settings.ingest_batch_size * 2,
+                max_batch=settings.ingest_batch_size,
+                drain_timeout_s=settings.shutdown_grace_s,
+            )
+        )
+        health.ready = True
+        log.info(
+            "status_writer_ready",
+            http_port=settings.http_port,
+            flush_interval_s=settings.flush_interval_seconds,
+        )
+        await stop.wait()
+        health.ready = False  # stop advertising before the drain starts

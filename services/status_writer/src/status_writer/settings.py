@@ -1,0 +1,25 @@
+"""The status writer's settings: BigCommerce access plus its flush period, leases and concurrency (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from common.settings import BigCommerceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class WriterSettings(BigCommerceSettings):
+    """Environment of `uv run status-writer`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    http_port: int = Field(default=8082, ge=0, le=65535)
+    flush_interval_seconds: float = Field(default=1800.0, gt=0)
+    # how long a store's flush keeps other replicas off it; renewed before every order
+    flush_lease_seconds: float = Field(default=300.0, ge=5)
+    # stores flushed at once by one replica (each store is still paced by its own rate limit)
+    flush_concurrency: int = Field(default=8, ge=1, le=1000)
+    # the first retry after a transient failure waits this long, doubling up to the maximum
+    retry_backoff_seconds: float = Field(default=60.0, ge=0)
+    retry_backoff_max_seconds: float = Field(default=4 * 3600.0, ge=0)
+    # messages per ingest transaction
+    ingest_batch_size: int = Field(default=200, ge=1, le=5000)

@@ -1,0 +1,323 @@
+"""One store's flush: per order, read BigCommerce, reconcile, create shipments, set the status, record."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import asyncpg
+import structlog
+from common.bigcommerce.client import StoreApi
+from common.bigcommerce.errors import (
+    BigCommerceError,
+    InvalidRequest,
+    MissingScope,
+    NotFound,
+    ReauthorizationRequired,
+    Unavailable,
+)
+from common.db.channels import mark_reauthorization_required
+
+from status_writer.db.leases import renew_lease
+from status_writer.db.writeback import DueDespatch, FlushChannel, Settlement, mark_posting, settle
+from status_writer.metrics import DESPATCHES_DEFERRED, DESPATCHES_FAILED, DESPATCHES_WRITTEN
+from status_writer.planning import OrderPlan, fully_shipped, plan_order
+
+log = structlog.get_logger(__name__)
+
+STATUS_SHIPPED = 2
+STATUS_COMPLETED = 10
+TARGET_STATUS = {"completed": STATUS_COMPLETED, "shipped": STATUS_SHIPPED}
+Clock = Callable[[], datetime]
+
+
+class StopStore(Exception):  # a control-flow signal, not an error of the caller
+    """The store cannot be written to now (token refused, BigCommerce unavailable): end its flush."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FlushPolicy:
+    lease_s: float
+    backoff_s: float
+    backoff_max_s: float
+
+    def retry_at(self, now: datetime, attempts: int) -> datetime:
+        """When a despatch tried `attempts` times before is next due: doubling, capped."""
+        delay = min(self.backoff_max_s, self.backoff_s * 2.0 ** min(attempts, 30))
+        return now + timedelta(seconds=delay)
+
+
+@dataclass
+class StoreReport:
+    """What one store's flush did."""
+
+    written: int = 0
+    failed: int = 0
+    not_written: int = 0
+    deferred: int = 0
+    error: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class _Attempt:
+    """The outcome of posting an order's shipments."""
+
+    shipment_ids: dict[int, int] = field(default_factory=dict)  # plan index -> shipment id
+    failures: dict[int, str] = field(default_factory=dict)  # plan index -> reason
+    stop: StopStore | None = None
+
+
+class StoreFlush:
+    """Writes one store's due despatches, order by order, while holding its lease."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        api: StoreApi,
+        channel: FlushChannel,
+        *,
+        holder: str,
+        clock: Clock,
+        policy: FlushPolicy,
+        stopping: asyncio.Event,
+    ) -> None:
+        self._pool = pool
+        self._api = api
+        self._channel = channel
+        self._holder = holder
+        self._clock = clock
+        self._policy = policy
+        self._stopping = stopping
+        self.report = StoreReport()
+
+    async def run(self, despatches: Sequence[DueDespatch]) -> bool:
+        """Write these despatches; False when the flush of this store must end now."""
+        for order_id, group in itertools.groupby(despatches, key=lambda d: d.order_id):
+            if self._stopping.is_set():
+                return False
+            if not await self._renew():
+                log.info(
+                    "store_flush_interrupted", store_hash=self._channel.store_hash, reason="lease or channel"
+                )
+                return False
+            try:
+                await self._write_order(order_id, list(group))
+            except StopStore as stop:
+                self.report.error = stop.reason
+                log.warning("store_flush_stopped", store_hash=self._channel.store_hash, reason=stop.reason)
+                return False
+        return True
+
+    async def _renew(self) -> bool:
+        now = self._clock()
+        assert self._channel.access_token_encrypted is not None
+        return await renew_lease(
+            self._pool,
+            self._channel.id,
+            self._holder,
+            now=now,
+            expires_at=now + timedelta(seconds=self._policy.lease_s),
+            token_ciphertext=self._channel.access_token_encrypted,
+        )
+
+    async def _write_order(self, order_id: int, despatches: list[DueDespatch]) -> None:
+        try:
+            products = await self._api.list_order_products(order_id)
+            shipments = await self._api.list_shipments(order_id)
+        except NotFound:
+            await self._settle_all(despatches, "failed", f"order {order_id} was not found in BigCommerce")
+            return
+        except BigCommerceError as error:
+            stop = await self._classify_stop(error)
+            await self._defer(despatches, stop.reason)
+            raise stop from None
+        plan = plan_order(order_id, despatches, products, shipments)
+        attempt = _Attempt()
+        if plan.shipments:
+            await mark_posting(self._pool, _requests_by_despatch(plan))
+            attempt = await self._post(order_id, plan)
+        status_note = None
+        if attempt.stop is None and self._should_set_status(plan, attempt):
+            try:
+                status_note = await self._set_status(order_id)
+            except (Unavailable, MissingScope, ReauthorizationRequired) as error:
+                attempt.stop = await self._classify_stop(error)
+        await self._record(plan, despatches, attempt, status_note)
+        if attempt.stop is not None:
+            raise attempt.stop
+
+    async def _post(self, order_id: int, plan: OrderPlan) -> _Attempt:
+        attempt = _Attempt()
+        for index, shipment_plan in enumerate(plan.shipments):
+            try:
+                created = await self._api.create_shipment(order_id, shipment_plan.body)
+            except InvalidRequest as error:
+                attempt.failures[index] = f"BigCommerce refused the shipment: {error.message}"
+            except NotFound:
+                attempt.failures[index] = f"order {order_id} was not found in BigCommerce"
+            except BigCommerceError as error:
+                # the request may have been applied: its despatches stay 'posting' and are reconciled
+                attempt.stop = await self._classify_stop(error)
+                return attempt
+            else:
+                attempt.shipment_ids[index] = created.id
+                log.info(
+                    "shipment_created",
+                    store_hash=self._channel.store_hash,
+                    order_id=order_id,
+                    shipment_id=created.id,
+                    order_address_id=shipment_plan.body.order_address_id,
+                )
+        return attempt
+
+    def _should_set_status(self, plan: OrderPlan, attempt: _Attempt) -> bool:
+        units_left = dict(plan.units_left)
+        for index, failed in enumerate(plan.shipments):
+            if index not in attempt.shipment_ids:
+                for item in failed.body.items:
+                    units_left[item.order_product_id] += item.quantity
+        wrote = bool(attempt.shipment_ids) or any(r.state == "written" for r in plan.resolved)
+        return wrote and fully_shipped(units_left)
+
+    async def _set_status(self, order_id: int) -> str | None:
+        """Move a fully shipped order to the channel's despatched status; a refusal is a note, not a failure."""
+        target = TARGET_STATUS[self._channel.despatched_order_status]
+        try:
+            if target == STATUS_SHIPPED:
+                # BigCommerce moves a fully shipped order to Shipped by itself (reference §5.2)
+                current = await self._api.get_order(order_id)
+                if current.status_id == STATUS_SHIPPED:
+                    return None
+            await self._api.update_order_status(order_id, target)
+        except (InvalidRequest, NotFound) as error:
+            return f"shipment written; BigCommerce refused the order status change: {error.message}"
+        log.info(
+            "order_status_updated", store_hash=self._channel.store_hash, order_id=order_id, status_id=target
+        )
+        return None
+
+    async def _record(
+        self, plan: OrderPlan, despatches: list[DueDespatch], attempt: _Attempt, status_note: str | None
+    ) -> None:
+        now = self._clock()
+        by_id = {d.id: d for d in despatches}
+        settlements: list[Settlement] = []
+        for resolved in plan.resolved:
+            if resolved.state == "written" and attempt.stop is not None:
+                # the order status is not set yet: leave it to the next flush's reconciliation
+                settlements.append(self._deferral(by_id[resolved.despatch_id], attempt.stop.reason, now))
+            else:
+                reason = status_note if resolved.state == "written" and status_note else resolved.reason
+                settlements.append(
+                    Settlement(resolved.despatch_id, resolved.state, reason, resolved.shipment_ids)
+                )
+        for despatch_id in dict.fromkeys(i for p in plan.shipments for i in p.despatch_ids):
+            indexes = [i for i, p in enumerate(plan.shipments) if despatch_id in p.despatch_ids]
+            failure = next((attempt.failures[i] for i in indexes if i in attempt.failures), None)
+            if failure is not None:
+                settlements.append(Settlement(despatch_id, "failed", failure))
+            elif attempt.stop is not None:
+                settlements.append(self._deferral(by_id[despatch_id], attempt.stop.reason, now, posting=True))
+            else:
+                ids = tuple(attempt.shipment_ids[i] for i in indexes)
+                reason = status_note or plan.notes.get(despatch_id)
+                settlements.append(Settlement(despatch_id, "written", reason, ids))
+        await settle(self._pool, settlements)
+        self._count(plan.order_id, settlements)
+
+    def _deferral(
+        self, despatch: DueDespatch, reason: str, now: datetime, *, posting: bool = False
+    ) -> Settlement:
+        # a despatch with a recorded request keeps it: it is matched against the order's shipments next time
+        state: Literal["posting", "pending"] = "posting" if posting or despatch.request else "pending"
+        return Settlement(
+            despatch.id, state, reason, next_attempt_at=self._policy.retry_at(now, despatch.attempts)
+        )
+
+    async def _defer(self, despatches: list[DueDespatch], reason: str) -> None:
+        now = self._clock()
+        settlements = [self._deferral(d, reason, now) for d in despatches]
+        await settle(self._pool, settlements)
+        self._count(despatches[0].order_id, settlements)
+
+    async def _settle_all(
+        self, despatches: list[DueDespatch], state: Literal["failed", "not_written"], reason: str
+    ) -> None:
+        settlements = [Settlement(d.id, state, reason) for d in despatches]
+        await settle(self._pool, settlements)
+        self._count(despatches[0].order_id, settlements)
+
+    async def _classify_stop(self, error: BigCommerceError) -> StopStore:
+        """What an error that ends the store's flush means, with its side effects on the channel."""
+        if isinstance(error, ReauthorizationRequired):
+            assert self._channel.access_token_encrypted is not None
+            await mark_reauthorization_required(
+                self._pool, self._channel.id, self._channel.access_token_encrypted
+            )
+            return StopStore(
+                "BigCommerce refused the stored token (401); kept pending until the app is reinstalled"
+            )
+        if isinstance(error, MissingScope):
+            return StopStore(
+                "permissions missing (403); reopen the app in BigCommerce to re-approve its scopes"
+            )
+        if isinstance(error, Unavailable):
+            return StopStore(f"BigCommerce unavailable, retrying later: {error.message}")
+        return StopStore(f"BigCommerce error, retrying later: {error.message}")
+
+    def _count(self, order_id: int, settlements: list[Settlement]) -> None:
+        for s in settlements:
+            if s.state == "written":
+                self.report.written += 1
+                DESPATCHES_WRITTEN.inc()
+            elif s.state == "failed":
+                self.report.failed += 1
+                DESPATCHES_FAILED.labels(_failure_label(s.reason)).inc()
+                self.report.error = f"order {order_id}: {s.reason}"
+            elif s.state == "not_written":
+                self.report.not_written += 1
+            else:
+                self.report.deferred += 1
+                DESPATCHES_DEFERRED.labels(_failure_label(s.reason)).inc()
+            log.info(
+                "despatch_settled",
+                store_hash=self._channel.store_hash,
+                order_id=order_id,
+                despatch_id=s.despatch_id,
+                state=s.state,
+                reason=s.reason,
+            )
+
+
+def _failure_label(reason: str | None) -> str:
+    """A low-cardinality metric label for a plain reason."""
+    text = reason or ""
+    for needle, label in (
+        ("refused the shipment", "refused"),
+        ("not found", "order_not_found"),
+        ("is not a", "invalid_despatch"),
+        ("does not ship", "invalid_despatch"),
+        ("401", "reauthorization_required"),
+        ("403", "missing_scope"),
+        ("unavailable", "unavailable"),
+    ):
+        if needle in text:
+            return label
+    return "other"
+
+
+def _requests_by_despatch(plan: OrderPlan) -> dict[int, list[dict[str, Any]]]:
+    requests: dict[int, list[dict[str, Any]]] = {}
+    for shipment_plan in plan.shipments:
+        for despatch_id in shipment_plan.despatch_ids:
+            requests.setdefault(despatch_id, []).append(shipment_plan.body.to_body())
+    return requests

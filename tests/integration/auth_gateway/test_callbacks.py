@@ -1,0 +1,111 @@
+"""load, uninstall and remove-user callbacks: verified JWTs only, no state change otherwise."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from auth_gateway.hooks import WEBHOOK_HEADER
+
+from tests.support.auth_gateway import CLIENT_SECRET, GatewayRig
+
+
+def forged(rig: GatewayRig, store_hash: str, kind: str) -> str:
+    """A token that must be refused; signed with the right secret unless the kind says otherwise."""
+    now = int(time.time())
+    good = jwt.decode(rig.sandbox.signed_payload(store_hash), options={"verify_signature": False})
+    if kind == "wrong key":
+        return jwt.encode(good, "x" * 64, algorithm="HS256")
+    if kind == "alg none":
+        return jwt.encode(good, None, algorithm="none")
+    if kind == "HS512":
+        return jwt.encode(good, CLIENT_SECRET + "x" * 30, algorithm="HS512")
+    changes = {
+        "expired": {"exp": now - 3600},
+        "not yet valid": {"nbf": now + 3600},
+        "wrong audience": {"aud": "another-app"},
+        "malformed sub": {"sub": f"store/{store_hash}"},
+    }[kind]
+    return rig.sandbox.signed_payload(store_hash, **changes)
+
+
+KINDS = ["wrong key", "alg none", "HS512", "expired", "not yet valid", "wrong audience", "malformed sub"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_forged_jwts_are_refused_without_state_change(rig: GatewayRig, kind: str) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    before = await rig.channel_row(store.hash)
+    for name in ("load", "uninstall", "remove-user"):
+        response = await rig.callback(name, forged(rig, store.hash, kind))
+        assert response.status == 401, (name, kind)
+    after = await rig.channel_row(store.hash)
+    assert after == before
+    users = await rig.pool.fetchval("SELECT count(*) FROM channel_users WHERE channel_id = $1", channel_id)
+    assert users == 1
+
+
+async def test_unknown_store_is_forbidden(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    for name in ("load", "uninstall", "remove-user"):
+        response = await rig.callback(name, rig.sandbox.signed_payload(store.hash))
+        assert response.status == 403
+
+
+async def test_missing_jwt_is_unauthorized(rig: GatewayRig) -> None:
+    async with rig.http.get(f"{rig.base_url}/bigcommerce/load") as response:
+        assert response.status == 401
+        assert "signed_payload_jwt is missing" in await response.text()
+
+
+async def test_load_redirects_to_settings_and_restores_the_hook(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    hook = rig.sandbox.hooks_for(store.hash)[0]
+    hook.is_active = False  # BigCommerce deactivated it after failed deliveries
+    user = rig.sandbox.add_user(store.hash, "staff@example.com")
+
+    response = await rig.callback("load", rig.sandbox.signed_payload(store.hash, user_id=user.id))
+    assert response.status == 302
+    assert response.headers["Location"] == f"{rig.settings.clickdrop_app_url}/channels/{channel_id}/settings"
+    assert rig.sandbox.hooks_for(store.hash)[0].is_active
+    users = await rig.pool.fetch(
+        "SELECT user_id FROM channel_users WHERE channel_id = $1 ORDER BY user_id", channel_id
+    )
+    assert {u["user_id"] for u in users} == {store.owner.id, user.id}
+
+    call = await rig.sandbox.remove_user(store.hash, user.id)
+    assert call.status == 204
+    users = await rig.pool.fetch("SELECT user_id FROM channel_users WHERE channel_id = $1", channel_id)
+    assert [u["user_id"] for u in users] == [store.owner.id]
+
+
+async def test_load_recreates_a_deleted_hook_with_the_stored_secret(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    secret = rig.sandbox.hooks_for(store.hash)[0].headers[WEBHOOK_HEADER]
+    rig.sandbox.hooks.clear()
+    assert (await rig.callback("load", rig.sandbox.signed_payload(store.hash))).status == 302
+    hooks = rig.sandbox.hooks_for(store.hash)
+    assert [h.headers[WEBHOOK_HEADER] for h in hooks] == [secret]
+
+
+async def test_load_of_disconnected_store_is_forbidden(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    payload = rig.sandbox.signed_payload(store.hash)
+    await rig.sandbox.uninstall_and_notify(store.hash)
+    response = await rig.callback("load", payload)
+    assert response.status == 403
+
+
+async def test_uninstall_twice_is_harmless(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    payload = rig.sandbox.signed_payload(store.hash)
+    assert (await rig.callback("uninstall", payload)).status == 204
+    assert (await rig.callback("uninstall", payload)).status == 204
+    events = await rig.pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'ChannelDisconnected'")
+    assert events == 1

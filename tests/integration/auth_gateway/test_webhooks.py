@@ -1,0 +1,116 @@
+"""Webhook deliveries: the per-store secret, duplicates, malformed bodies, the download they trigger."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auth_gateway.db.webhook_deliveries import remember_delivery
+from auth_gateway.hooks import WEBHOOK_HEADER, check_all_hooks
+
+from tests.support.auth_gateway import GatewayRig
+
+
+async def _post(rig: GatewayRig, body: Any, headers: dict[str, str] | None = None) -> int:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with rig.http.post(
+        f"{rig.settings.webhook_destination}", data=data, headers=headers or {}
+    ) as response:
+        return response.status
+
+
+async def _clear_due(rig: GatewayRig, store_hash: str) -> None:
+    await rig.pool.execute("UPDATE channels SET next_download_at = NULL WHERE store_hash = $1", store_hash)
+
+
+async def test_status_update_webhook_triggers_a_download_once(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    await _clear_due(rig, store.hash)
+    order = rig.sandbox.add_order(store.hash, status_id=11)
+
+    deliveries = await rig.sandbox.emit_order_status_updated(store.hash, order.id, 9)
+    assert [d.status for d in deliveries] == [200]
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert row["next_download_at"] is not None
+
+    # BigCommerce repeats the same delivery: dropped on its hash
+    await _clear_due(rig, store.hash)
+    payload, headers = deliveries[0].payload, deliveries[0].headers
+    assert await _post(rig, payload, headers) == 200
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert row["next_download_at"] is None
+    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 1
+
+
+async def test_wrong_or_missing_secret_is_refused_and_triggers_nothing(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    other = rig.create_store()
+    await rig.active_channel(store.hash)
+    await rig.active_channel(other.hash)
+    await _clear_due(rig, store.hash)
+    other_secret = rig.sandbox.hooks_for(other.hash)[0].headers[WEBHOOK_HEADER]
+    payload = {
+        "scope": "store/order/statusUpdated",
+        "producer": f"stores/{store.hash}",
+        "hash": "a1b2",
+        "data": {"type": "order", "id": 1},
+        "created_at": 1,
+    }
+    assert await _post(rig, payload) == 401
+    assert await _post(rig, payload, {WEBHOOK_HEADER: "wrong"}) == 401
+    assert await _post(rig, payload, {WEBHOOK_HEADER: other_secret}) == 401  # another store's secret
+    unknown = {**payload, "producer": "stores/nosuchstore"}
+    assert await _post(rig, unknown, {WEBHOOK_HEADER: other_secret}) == 401
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert row["next_download_at"] is None
+    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 0
+
+
+async def test_malformed_bodies_are_bad_requests(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    secret = rig.sandbox.hooks_for(store.hash)[0].headers[WEBHOOK_HEADER]
+    for body in (
+        b"{not json",
+        b"[]",
+        b"\xff\xfe",
+        {"producer": f"stores/{store.hash}"},
+        {"producer": "nope", "hash": "abc"},
+    ):
+        assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 400, body
+    assert await _post(rig, b"x" * (rig.settings.max_body_bytes + 1), {WEBHOOK_HEADER: secret}) == 413
+
+
+async def test_delivery_for_pending_channel_is_accepted_but_triggers_nothing(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.installed_channel(store.hash)
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    secret = rig.gateway.cipher.decrypt(row["webhook_secret_encrypted"])
+    payload = {"producer": f"stores/{store.hash}", "hash": "ff00", "scope": "store/order/statusUpdated"}
+    assert await _post(rig, payload, {WEBHOOK_HEADER: secret}) == 200
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert row["next_download_at"] is None
+
+
+async def test_periodic_check_repairs_hooks_and_purges_old_hashes(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    rig.sandbox.hooks_for(store.hash)[0].is_active = False
+    gone = rig.create_store()
+    await rig.active_channel(gone.hash)
+    rig.sandbox.hooks.pop(rig.sandbox.hooks_for(gone.hash)[0].id)
+    assert await remember_delivery(rig.pool, store.hash, "old", -1.0)
+    assert await remember_delivery(rig.pool, store.hash, "recent", 3600.0)
+
+    assert await check_all_hooks(rig.gateway) == 2
+    assert rig.sandbox.hooks_for(store.hash)[0].is_active
+    assert len(rig.sandbox.hooks_for(gone.hash)) == 1
+    hashes = await rig.pool.fetch("SELECT hash FROM webhook_deliveries_seen")
+    assert [h["hash"] for h in hashes] == ["recent"]
+    assert await check_all_hooks(rig.gateway) == 0  # nothing left to repair

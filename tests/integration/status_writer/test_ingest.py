@@ -1,0 +1,101 @@
+"""Ingest from RabbitMQ: stored once per despatch, acked after commit, every reject dead-lettered with its reason."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+from common.amqp import REJECTION_REASON_HEADER, EventPublisher, Topology
+from common.consumer import BatchConsumer
+from common.crypto import TokenCipher, generate_key
+from status_writer.ingest import DespatchIngestor
+
+from tests.support.amqp import get_messages
+from tests.support.status_writer import INSERT_CHANNEL, despatch, eventually
+
+
+async def add_channel(
+    pool: asyncpg.Pool, store_hash: str, *, status: str = "active", toggle: bool = True
+) -> uuid.UUID:
+    channel_id = uuid.uuid4()
+    token = TokenCipher([generate_key()]).encrypt("t")
+    await pool.execute(INSERT_CHANNEL, channel_id, store_hash, status, token, toggle, "completed")
+    return channel_id
+
+
+async def count(pool: asyncpg.Pool) -> int:
+    value: int = await pool.fetchval("SELECT count(*) FROM despatches")
+    return value
+
+
+async def test_despatches_are_stored_once_and_every_reject_is_dead_lettered_with_its_reason(
+    pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    active = await add_channel(pool, "store1")
+    gone = await add_channel(pool, "store2", status="disconnected")
+    first = despatch(active, "store1", 101)
+    rejects = [
+        b"{not json",
+        json.dumps({**json.loads(despatch(active, "store1", 5).to_json()), "order_id": -1}).encode(),
+        despatch(uuid.uuid4(), "store1", 102).to_json(),  # unknown channel
+        despatch(active, "other", 103).to_json(),  # a channel_id that does not own the store
+        despatch(gone, "store2", 104).to_json(),  # a disconnected channel
+    ]
+    bodies = [
+        first.to_json(),
+        *rejects,
+        first.to_json(),  # redelivered / republished under the same event_id
+        despatch(active, "store1", 101, event_id=uuid.uuid4()).to_json(),  # the same despatch, new event_id
+        despatch(active, "store1", 105).to_json(),  # the next good event is still handled
+    ]
+    queue = topology.queues[0]
+    async with BatchConsumer(amqp_connection, topology, queue, DespatchIngestor(pool), max_batch=50):
+        async with EventPublisher(amqp_connection, topology) as publisher:
+            for body in bodies:
+                await publisher.publish_raw(
+                    body,
+                    routing_key="order.despatched.bigcommerce",
+                    message_id=str(uuid.uuid4()),
+                    event_type="OrderDespatched",
+                )
+        channel = await amqp_connection.channel()
+        dlq = await channel.declare_queue(queue.dlq_name, passive=True)
+        dead = await get_messages(dlq, len(rejects))
+
+        async def all_stored() -> bool:
+            return await count(pool) == 2
+
+        assert await eventually(all_stored)
+
+    reasons = sorted(str(m.headers[REJECTION_REASON_HEADER]) for m in dead)
+    assert len(reasons) == 5
+    assert reasons[0] == f"channel {active} does not own store other"
+    assert reasons[1] == f"channel {gone} is disconnected"
+    assert reasons[2] == "not JSON"
+    assert reasons[3].startswith("schema: order_id")
+    assert reasons[4].startswith("unknown channel ")
+    rows = await pool.fetch("SELECT order_id, state FROM despatches ORDER BY order_id")
+    assert [(r["order_id"], r["state"]) for r in rows] == [(101, "pending"), (105, "pending")]
+    # every message was settled: nothing left unacked in the queue
+    main = await channel.declare_queue(queue.name, passive=True)
+    assert main.declaration_result.message_count == 0
+
+
+async def test_toggle_off_channel_records_not_written(
+    pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    channel_id = await add_channel(pool, "store3", toggle=False)
+    event = despatch(channel_id, "store3", 7)
+    async with BatchConsumer(amqp_connection, topology, topology.queues[0], DespatchIngestor(pool)):
+        async with EventPublisher(amqp_connection, topology) as publisher:
+            await publisher.publish(event)
+
+        async def stored() -> bool:
+            return await count(pool) == 1
+
+        assert await eventually(stored)
+    row = await pool.fetchrow("SELECT state, reason FROM despatches")
+    assert row["state"] == "not_written"
+    assert row["reason"] == "'Mark orders as despatched' is off for this channel"

@@ -1,0 +1,78 @@
+"""The `status-writer` process end to end: flush at start, ingest from its queue, health, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+from common.amqp import EventPublisher, Topology
+from pydantic import SecretStr
+from status_writer.service import run
+from status_writer.settings import WriterSettings
+
+from tests.support.status_writer import despatch, eventually, writer_rig
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def test_service_writes_back_ingests_serves_health_and_stops_cleanly(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        waiting, arriving = rig.order(store_hash), rig.order(store_hash)
+        await rig.record(despatch(channel_id, store_hash, waiting.id))  # acked before a restart
+        port = free_port()
+        settings = WriterSettings(
+            database_url=SecretStr(database_url),
+            amqp_url=SecretStr(amqp_url),
+            amqp_exchange=topology.exchange,
+            http_port=port,
+            bigcommerce_client_id="sandbox-client-id",
+            bigcommerce_client_secret=SecretStr("sandbox-client-secret"),
+            bigcommerce_api_url=rig.sandbox.api_url,
+            token_encryption_keys=[SecretStr(rig.key)],
+            shutdown_grace_s=5,
+        )
+        stop = asyncio.Event()
+        service = asyncio.create_task(run(settings, stop, queue=topology.queues[0]))
+
+        async def written() -> bool:
+            return len(waiting.shipments) == 1
+
+        assert await eventually(written)  # the restarted writer flushes what it had stored
+
+        async with EventPublisher(amqp_connection, topology) as publisher:
+            await publisher.publish(despatch(channel_id, store_hash, arriving.id))
+
+        async def ingested() -> bool:
+            count: int = await pool.fetchval(
+                "SELECT count(*) FROM despatches WHERE order_id = $1", arriving.id
+            )
+            return count == 1
+
+        assert await eventually(ingested)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 200
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert "status_writer_despatches_received_total" in await response.text()
+
+        stop.set()
+        await asyncio.wait_for(service, 30)
+        assert arriving.shipments == []  # ingested, waiting for the next flush
+        state = await pool.fetchval("SELECT state FROM despatches WHERE order_id = $1", arriving.id)
+        assert state == "pending"
+        assert await pool.fetchval("SELECT count(*) FROM status_writer_leases") == 0

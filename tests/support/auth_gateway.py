@@ -1,0 +1,153 @@
+"""Auth gateway test rig: the sandbox and a real gateway site on a free port, plus API helpers."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+from auth_gateway.app import create_app
+from auth_gateway.context import GATEWAY_KEY, Gateway
+from auth_gateway.settings import GatewaySettings
+from bigcommerce_sandbox.models import AppConfig, Store
+from bigcommerce_sandbox.runner import run_sandbox
+from bigcommerce_sandbox.sandbox import Sandbox
+from common.crypto import generate_key
+
+CLIENT_ID = "gateway-test-client"
+CLIENT_SECRET = "gateway-test-secret-0123456789abcdef0123456789"
+API_TOKEN = "internal-api-token-0123456789abcdef"
+OTHER_API_TOKEN = "second-internal-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class GatewayRig:
+    sandbox: Sandbox
+    settings: GatewaySettings
+    app: web.Application
+    base_url: str
+    http: aiohttp.ClientSession
+    pool: asyncpg.Pool
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.app[GATEWAY_KEY]
+
+    def create_store(self, store_hash: str | None = None, **options: Any) -> Store:
+        return self.sandbox.create_store(store_hash or f"s{uuid.uuid4().hex[:9]}", **options)
+
+    async def install(self, store_hash: str, *, scopes: list[str] | None = None) -> aiohttp.ClientResponse:
+        """The merchant's Confirm: the browser follows BigCommerce's redirect to the auth callback."""
+        callback = self.sandbox.authorize(store_hash, scopes=scopes)
+        async with self.http.get(callback.url, allow_redirects=False) as response:
+            await response.read()
+            return response
+
+    async def install_url(self, url: str) -> aiohttp.ClientResponse:
+        async with self.http.get(url, allow_redirects=False) as response:
+            await response.read()
+            return response
+
+    async def callback(self, name: str, jwt_token: str) -> aiohttp.ClientResponse:
+        url = f"{self.base_url}/bigcommerce/{name}"
+        async with self.http.get(
+            url, params={"signed_payload_jwt": jwt_token}, allow_redirects=False
+        ) as response:
+            await response.read()
+            return response
+
+    async def api(
+        self, method: str, path: str, *, json: Any = None, token: str | None = API_TOKEN, **kwargs: Any
+    ) -> tuple[int, Any, aiohttp.ClientResponse]:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.http.request(
+            method, f"{self.base_url}{path}", json=json, headers=headers, **kwargs
+        ) as response:
+            raw = await response.read()
+            body: Any = None
+            if raw and response.content_type in ("application/json", "application/problem+json"):
+                body = await response.json(content_type=None)
+            return response.status, body, response
+
+    async def channel_row(self, store_hash: str) -> asyncpg.Record | None:
+        return await self.pool.fetchrow("SELECT * FROM channels WHERE store_hash = $1", store_hash)
+
+    async def installed_channel(self, store_hash: str) -> uuid.UUID:
+        response = await self.install(store_hash)
+        assert response.status == 200, response.status
+        row = await self.channel_row(store_hash)
+        assert row is not None
+        channel_id: uuid.UUID = row["id"]
+        return channel_id
+
+    async def active_channel(self, store_hash: str) -> uuid.UUID:
+        channel_id = await self.installed_channel(store_hash)
+        status, body, _ = await self.api(
+            "POST", f"/api/v1/channels/{channel_id}/activate", json={"trading_name": "Your Company"}
+        )
+        assert status == 200, body
+        return channel_id
+
+
+def gateway_settings(
+    *, database_url: str, amqp_url: str, exchange: str, sandbox: Sandbox, port: int, **overrides: Any
+) -> GatewaySettings:
+    base = f"http://127.0.0.1:{port}"
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "amqp_exchange": exchange,
+        "bigcommerce_client_id": CLIENT_ID,
+        "bigcommerce_client_secret": CLIENT_SECRET,
+        "bigcommerce_api_url": sandbox.api_url,
+        "bigcommerce_login_url": sandbox.login_url,
+        "token_encryption_keys": [generate_key()],
+        "internal_api_tokens": [API_TOKEN, OTHER_API_TOKEN],
+        "public_base_url": base,
+        "clickdrop_app_url": base,
+        "http_port": port,
+        **overrides,
+    }
+    return GatewaySettings(**values)
+
+
+@asynccontextmanager
+async def run_gateway_rig(
+    *, database_url: str, amqp_url: str, exchange: str, pool: asyncpg.Pool, **overrides: Any
+) -> AsyncIterator[GatewayRig]:
+    """The sandbox (hooks may target plain http) and the gateway serving on a free local port."""
+    port = free_port()
+    app_config = AppConfig.for_base_url(f"http://127.0.0.1:{port}", CLIENT_ID, CLIENT_SECRET)
+    async with run_sandbox(app=app_config, allow_insecure_destinations=True) as sandbox:
+        settings = gateway_settings(
+            database_url=database_url,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            sandbox=sandbox,
+            port=port,
+            **overrides,
+        )
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            async with aiohttp.ClientSession() as http:
+                yield GatewayRig(sandbox, settings, app, f"http://127.0.0.1:{port}", http, pool)
+        finally:
+            await runner.cleanup()

@@ -1,0 +1,179 @@
+"""Status writer test helpers: a driven clock shared with the sandbox, channels, despatch events, writer rigs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import asyncpg
+from bigcommerce_sandbox.builders import AddressSpec, LineSpec
+from bigcommerce_sandbox.models import Order
+from bigcommerce_sandbox.runner import run_sandbox
+from bigcommerce_sandbox.sandbox import Sandbox
+from common.bigcommerce.client import BigCommerceClient
+from common.bigcommerce.pacing import RateLimiterRegistry
+from common.bigcommerce.retry import RetryPolicy
+from common.crypto import TokenCipher, generate_key
+from common.events import OrderDespatched
+from status_writer.flusher import Flusher
+from status_writer.store_flush import FlushPolicy
+
+POLICY = FlushPolicy(lease_s=300, backoff_s=60, backoff_max_s=4 * 3600)
+
+
+class FakeTime:
+    """One driven clock for the sandbox (UNIX seconds), the writer (datetimes) and the client's pacing.
+
+    It starts an hour ahead of the wall clock, so rows PostgreSQL stamps with now() are never
+    due later than the writer thinks. Sleeping advances it: a 429 wait costs no real time.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = float(int(time.time()) + 3600)
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.seconds, tz=UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)
+
+
+INSERT_CHANNEL = """
+INSERT INTO channels (id, store_hash, status, store_name, trading_name, access_token_encrypted,
+                      mark_orders_as_despatched, despatched_order_status, plan_name, scope)
+VALUES ($1, $2, $3, 'Sandbox Store', 'Zoë''s Shop', $4, $5, $6, 'Standard', 'store_v2_orders')
+"""
+
+
+def despatch(channel_id: uuid.UUID, store_hash: str, order_id: int, **fields: Any) -> OrderDespatched:
+    """A valid OrderDespatched with contract-like defaults; `fields` override any of them."""
+    values: dict[str, Any] = {
+        "channel_id": channel_id,
+        "store_hash": store_hash,
+        "order_id": order_id,
+        "despatched_at": datetime(2026, 11, 27, 10, 14, tzinfo=UTC),
+        "tracking_number": f"TT{order_id:09d}GB",
+        "service_name": "Tracked 48",
+    }
+    values.update(fields)
+    return OrderDespatched.model_validate(values)
+
+
+@dataclass
+class WriterRig:
+    """A sandbox, a BigCommerce client on a driven clock, channels, and writers built on demand."""
+
+    sandbox: Sandbox
+    time: FakeTime
+    pool: asyncpg.Pool
+    client: BigCommerceClient
+    cipher: TokenCipher
+    key: str
+    writers: list[Flusher] = field(default_factory=list)
+
+    def writer(
+        self, *, holder: str | None = None, client: BigCommerceClient | None = None, **options: Any
+    ) -> Flusher:
+        """A writer replica (its own lease holder name) on the rig's clock."""
+        flusher = Flusher(
+            self.pool,
+            client or self.client,
+            self.cipher,
+            policy=options.pop("policy", POLICY),
+            holder=holder or f"writer-{len(self.writers) + 1}",
+            clock=self.time.now,
+            **options,
+        )
+        self.writers.append(flusher)
+        return flusher
+
+    async def new_channel(
+        self,
+        *,
+        status: str = "active",
+        mark_orders_as_despatched: bool = True,
+        despatched_order_status: str = "completed",
+    ) -> tuple[str, uuid.UUID]:
+        """A sandbox store with the app installed and its channel row: (store_hash, channel_id)."""
+        store = self.sandbox.create_store(rate_quota=1_000_000)
+        token = self.sandbox.issue_token(store.hash)
+        channel_id = uuid.uuid4()
+        await self.pool.execute(
+            INSERT_CHANNEL,
+            channel_id,
+            store.hash,
+            status,
+            self.cipher.encrypt(token),
+            mark_orders_as_despatched,
+            despatched_order_status,
+        )
+        return store.hash, channel_id
+
+    def order(
+        self,
+        store_hash: str,
+        lines: Sequence[LineSpec] = (LineSpec(),),
+        addresses: Sequence[AddressSpec] | None = None,
+        status_id: int = 9,
+    ) -> Order:
+        return self.sandbox.add_order(store_hash, lines, addresses=addresses, status_id=status_id)
+
+    def api_calls(self, store_hash: str) -> list[str]:
+        return [f"{r.method} {r.path.split('/v2', 1)[-1]}" for r in self.sandbox.requests(store_hash)]
+
+    async def record(self, *events: OrderDespatched) -> None:
+        """Store despatches as ingest would (tests of the flush skip the broker)."""
+        from common.db.despatches import NewDespatch, record_despatches
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            await record_despatches(conn, [NewDespatch(e) for e in events])
+
+    async def despatches(self, channel_id: uuid.UUID) -> list[asyncpg.Record]:
+        return list(
+            await self.pool.fetch(
+                "SELECT id, event_id, order_id, state, reason, attempts, shipment_ids, request, next_attempt_at"
+                " FROM despatches WHERE channel_id = $1 ORDER BY id",
+                channel_id,
+            )
+        )
+
+
+@asynccontextmanager
+async def writer_rig(pool: asyncpg.Pool, *, max_attempts: int = 5) -> AsyncIterator[WriterRig]:
+    """Everything a writer needs against the sandbox; the sandbox, client and pacing share one clock."""
+    fake = FakeTime()
+    sandbox = Sandbox(clock=fake)
+    async with run_sandbox(sandbox=sandbox), aiohttp.ClientSession() as session:
+        client = BigCommerceClient(
+            session,
+            sandbox.api_url,
+            retry=RetryPolicy(sleep=fake.sleep, max_attempts=max_attempts),
+            limiters=RateLimiterRegistry(clock=fake, sleep=fake.sleep),
+            timeout=aiohttp.ClientTimeout(total=2, connect=2),
+        )
+        key = generate_key()
+        yield WriterRig(sandbox, fake, pool, client, TokenCipher([key]), key)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0) -> bool:
+    """Poll `check` until it holds or the deadline passes (waiting on a condition, not on time)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True

@@ -1,0 +1,101 @@
+"""signed_payload_jwt verification: only HS256 with the client secret, right audience, issuer, times and sub."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from auth_gateway.jwt_verify import SignedPayloadError, verify_signed_payload
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+CLIENT_ID = "client-id-1"
+SECRET = "s" * 64
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "aud": CLIENT_ID,
+        "iss": "bc",
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 3600,
+        "jti": "j-1",
+        "sub": "stores/abc123",
+        "user": {"id": 7, "email": "u@example.com"},
+        "owner": {"id": 1, "email": "o@example.com"},
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload: dict[str, Any], key: str = SECRET, alg: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=alg)
+
+
+def verify(token: str | None) -> Any:
+    return verify_signed_payload(token, client_id=CLIENT_ID, client_secret=SECRET, leeway_s=30)
+
+
+def test_valid_token_gives_store_and_users() -> None:
+    payload = verify(sign(claims()))
+    assert payload.store_hash == "abc123"
+    assert payload.user is not None
+    assert payload.user.id == 7
+    assert payload.owner is not None
+    assert payload.owner.id == 1
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _rsa_pem() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+FORGERIES = {
+    "wrong key": lambda: sign(claims(), key="k" * 64),
+    "alg none": lambda: f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims())}.",
+    "HS512": lambda: sign(claims(), alg="HS512"),
+    "expired": lambda: sign(claims(exp=int(time.time()) - 120)),
+    "not yet valid": lambda: sign(claims(nbf=int(time.time()) + 600)),
+    "wrong audience": lambda: sign(claims(aud="another-app")),
+    "wrong issuer": lambda: sign(claims(iss="evil")),
+    "no exp": lambda: sign(claims(exp=None)),
+    "no nbf": lambda: sign(claims(nbf=None)),
+    "malformed sub": lambda: sign(claims(sub="stores/../x")),
+    "sub not a store": lambda: sign(claims(sub="users/abc")),
+    "garbage": lambda: "not.a.jwt",
+    "empty": lambda: "",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FORGERIES))
+def test_forged_or_invalid_tokens_are_refused(kind: str) -> None:
+    with pytest.raises(SignedPayloadError):
+        verify(FORGERIES[kind]())
+
+
+def test_rs256_token_is_refused() -> None:
+    with pytest.raises(SignedPayloadError, match="HS256"):
+        verify(jwt.encode(claims(), _rsa_pem(), algorithm="RS256"))
+
+
+def test_small_clock_skew_is_tolerated() -> None:
+    now = int(time.time())
+    assert verify(sign(claims(nbf=now + 10, iat=now + 10))).store_hash == "abc123"
+    assert verify(sign(claims(exp=now - 10))).store_hash == "abc123"
+
+
+def test_missing_token_is_refused() -> None:
+    with pytest.raises(SignedPayloadError, match="missing"):
+        verify(None)

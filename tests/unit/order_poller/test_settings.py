@@ -1,0 +1,59 @@
+"""The poller's settings: contract defaults, validation of the interval."""
+
+from __future__ import annotations
+
+import pytest
+from common.settings import ConfigurationError, load_settings
+from order_poller.settings import PollerSettings
+from pydantic import ValidationError
+
+REQUIRED = {
+    "bigcommerce_client_id": "id",
+    "bigcommerce_client_secret": "secret",
+    "token_encryption_keys": "k1",
+}
+
+
+def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PORT", "POLL_INTERVAL_MIN_SECONDS", "POLL_INTERVAL_MAX_SECONDS", "ORDER_MAX_AGE_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = PollerSettings(**REQUIRED)
+    assert settings.http_port == 8081
+    assert settings.poll_interval_min_seconds == 600
+    assert settings.poll_interval_max_seconds == 900
+    assert settings.order_max_age_days == 7
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_MIN_SECONDS", "60")
+    monkeypatch.setenv("POLL_INTERVAL_MAX_SECONDS", "120")
+    monkeypatch.setenv("ORDER_MAX_AGE_DAYS", "3")
+    monkeypatch.setenv("POLL_CONCURRENCY", "32")
+    settings = PollerSettings(**REQUIRED)
+    assert (settings.poll_interval_min_seconds, settings.poll_interval_max_seconds) == (60, 120)
+    assert settings.order_max_age_days == 3
+    assert settings.poll_concurrency == 32
+
+
+def test_min_interval_above_max_is_refused() -> None:
+    with pytest.raises(ValidationError, match="must not be below POLL_INTERVAL_MIN_SECONDS"):
+        PollerSettings(**REQUIRED, poll_interval_min_seconds=900, poll_interval_max_seconds=600)
+
+
+def test_interval_error_names_the_maximum(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings(PollerSettings, **REQUIRED, poll_interval_min_seconds=901)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("configuration error: POLL_INTERVAL_MAX_SECONDS")
+    assert "POLL_INTERVAL_MIN_SECONDS (901)" in err
+
+
+def test_bad_setting_stops_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ORDER_MAX_AGE_DAYS", "soon")
+    with pytest.raises(ConfigurationError):
+        load_settings(PollerSettings, **REQUIRED)
+    err = capsys.readouterr().err.strip()
+    assert "ORDER_MAX_AGE_DAYS" in err
+    assert len(err.splitlines()) == 1
