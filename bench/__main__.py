@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import pkgutil
 import platform
 from collections.abc import Awaitable, Callable
+
+from common.logging import configure_logging
 
 import bench
 from bench.baselines import BASELINES
@@ -59,5 +60,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--scale", type=int, default=1000, help="orders / despatches per stage")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    configure_logging("WARNING", "console")  # the stages' own info lines would drown the table
     asyncio.run(main(args.scale))

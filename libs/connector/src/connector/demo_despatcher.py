@@ -16,6 +16,8 @@ from pydantic import ValidationError
 log = structlog.get_logger(__name__)
 
 DEMO_QUEUE = "clickdrop.demo.order-downloaded"
+# stands in for Click & Drop's subscriber to channel events, which the demo only logs
+DEMO_CHANNEL_QUEUE = "clickdrop.demo.channel-events"
 
 
 def royal_mail_tracking_number(rng: random.Random) -> str:
@@ -71,5 +73,13 @@ async def run_demo_despatcher(amqp_url: str, exchange: str, stop: asyncio.Event,
                         tracking_number=event.tracking_number,
                     )
 
+        channel_queue = await channel.declare_queue(DEMO_CHANNEL_QUEUE, durable=True)
+        await channel_queue.bind(ex, "bigcommerce.channel.*")
+
+        async def on_channel_event(message: AbstractIncomingMessage) -> None:
+            async with message.process():
+                log.info("demo_channel_event_received", event_type=message.type)
+
         await queue.consume(on_message)
+        await channel_queue.consume(on_channel_event)
         await stop.wait()

@@ -29,8 +29,9 @@ class GatewaySettings(BigCommerceSettings):
     webhook_check_interval_seconds: float = Field(default=86_400.0, gt=0)
     # how long a delivery's hash is remembered; BigCommerce retries for about 48 hours
     webhook_dedupe_ttl_seconds: float = Field(default=3 * 86_400.0, gt=0)
-    # clock skew allowed on the exp/nbf claims of signed_payload_jwt
-    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # clock skew allowed on the exp/nbf claims of signed_payload_jwt; BigCommerce already sets
+    # nbf a few seconds before iat (reference §2.1), so a small margin is enough
+    jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     @field_validator("internal_api_tokens", mode="before")
@@ -40,9 +41,10 @@ class GatewaySettings(BigCommerceSettings):
 
     @field_validator("internal_api_tokens")
     @classmethod
-    def _tokens_long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
-        if any(len(token.get_secret_value()) < 16 for token in value):
-            raise ValueError("each token must be at least 16 characters")
+    def _no_empty_token(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # an empty token would let "Authorization: Bearer " in; no other length rule (CONTRACT §2)
+        if any(not token.get_secret_value().strip() for token in value):
+            raise ValueError("a token may not be empty")
         return value
 
     @field_validator("public_base_url", "clickdrop_app_url")
