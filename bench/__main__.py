@@ -52,6 +52,7 @@ async def main(scale: int) -> None:
             rows.extend(await stage(env))
         except Exception as error:  # noqa: BLE001 - one broken stage must not hide the others
             rows.append(StageResult(f"{name}: FAILED", 0, 1.0, note=f"{type(error).__name__}: {error}"))
+    await env.cleanup()
     print(f"machine: {platform.machine()}, python {platform.python_version()}, scale {scale}")
     print(render(rows))
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import aio_pika
 import asyncpg
 from common.amqp import QueueSpec, Topology
 from common.db.migrate import migrate
@@ -43,16 +44,33 @@ class BenchEnv:
     postgres_server: str = POSTGRES_SERVER
     amqp_url: str = AMQP_URL
     scale: int = 1000  # how many orders / despatches a stage handles
-    created: list[str] = field(default_factory=list)
+    topologies: list[Topology] = field(default_factory=list)
 
     def topology(self) -> Topology:
+        """Private exchange and queue names for one stage, removed by `cleanup()`."""
         prefix = f"bench.{uuid.uuid4().hex[:8]}"
-        return Topology(
+        topology = Topology(
             exchange=f"{prefix}.events",
             queues=(
                 QueueSpec(name=f"{prefix}.order-despatched", routing_keys=("order.despatched.bigcommerce",)),
             ),
         )
+        self.topologies.append(topology)
+        return topology
+
+    async def cleanup(self) -> None:
+        """Delete every exchange and queue the stages declared."""
+        connection = await aio_pika.connect_robust(self.amqp_url)
+        try:
+            channel = await connection.channel()
+            for topology in self.topologies:
+                for spec in topology.queues:
+                    for name in (spec.name, spec.dlq_name):
+                        await channel.queue_delete(name)
+                for name in (topology.exchange, topology.dead_letter_exchange):
+                    await channel.exchange_delete(name)
+        finally:
+            await connection.close()
 
     def database_url(self, name: str) -> str:
         return self.postgres_server.rsplit("/", 1)[0] + f"/{name}"

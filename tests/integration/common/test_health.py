@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from common.amqp import connection_is_open
 from common.db.pool import ping
-from common.health import Health, add_health_routes
+from common.health import Health, add_health_routes, dependency_health
 
 
 async def test_readiness_follows_dependencies_and_drain(
@@ -46,3 +47,14 @@ async def test_readiness_follows_dependencies_and_drain(
         assert metrics.status == 200
         assert "text/plain" in metrics.headers["Content-Type"]
         assert "python_info" in await metrics.text()
+
+
+async def test_dependency_health_sees_a_closed_broker_connection(pool: asyncpg.Pool, amqp_url: str) -> None:
+    connection = await aio_pika.connect_robust(amqp_url)
+    health = dependency_health(pool, connection)
+    health.ready = True
+    assert await health.check() == (True, {"database": "ok", "broker": "ok"})
+
+    await connection.close()
+
+    assert await health.check() == (False, {"database": "ok", "broker": "failing"})

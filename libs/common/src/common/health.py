@@ -6,8 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from common.amqp import connection_is_open
+from common.db.pool import ping
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -31,6 +36,18 @@ class Health:
             return await asyncio.wait_for(check(), 3)
         except Exception:  # noqa: BLE001 - any failure of a dependency check means "not ready"
             return False
+
+
+def dependency_health(pool: asyncpg.Pool, connection: AbstractRobustConnection) -> Health:
+    """The readiness every service has: PostgreSQL answers and the AMQP connection is open."""
+
+    async def database() -> bool:
+        return await ping(pool)
+
+    async def broker() -> bool:
+        return await connection_is_open(connection)
+
+    return Health({"database": database, "broker": broker})
 
 
 HEALTH_KEY = web.AppKey("health", Health)
