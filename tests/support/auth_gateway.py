@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -105,7 +106,13 @@ class GatewayRig:
 
 
 def gateway_settings(
-    *, database_url: str, amqp_url: str, exchange: str, sandbox: Sandbox, port: int, **overrides: Any
+    *,
+    database_url: str,
+    amqp_url: str,
+    exchange: str,
+    sandbox: Sandbox | DocsFake,
+    port: int,
+    **overrides: Any,
 ) -> GatewaySettings:
     base = f"http://127.0.0.1:{port}"
     values: dict[str, Any] = {
@@ -127,6 +134,19 @@ def gateway_settings(
 
 
 @asynccontextmanager
+async def serve_gateway(settings: GatewaySettings) -> AsyncIterator[web.Application]:
+    """The gateway app serving on `settings.http_port` until the block ends."""
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
+        yield app
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def run_gateway_rig(
     *, database_url: str, amqp_url: str, exchange: str, pool: asyncpg.Pool, **overrides: Any
 ) -> AsyncIterator[GatewayRig]:
@@ -142,12 +162,132 @@ async def run_gateway_rig(
             port=port,
             **overrides,
         )
-        app = create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            async with aiohttp.ClientSession() as http:
-                yield GatewayRig(sandbox, settings, app, f"http://127.0.0.1:{port}", http, pool)
-        finally:
-            await runner.cleanup()
+        async with serve_gateway(settings) as app, aiohttp.ClientSession() as http:
+            yield GatewayRig(sandbox, settings, app, f"http://127.0.0.1:{port}", http, pool)
+
+
+# The token response exactly as BigCommerce's auth guide shows it (reference §1.2), minus the
+# fields older real responses lack: no owner, no account_uuid, and a user without username.
+DOCS_TOKEN_RESPONSE: dict[str, Any] = {
+    "access_token": "xxxxalphanumstringxxxx",
+    "user": {"id": 24654, "email": "merchant@example.com"},
+}
+
+
+class DocsFake:
+    """A BigCommerce written only from the docs' examples: login service, `/v2/store`, `/v3/hooks`.
+
+    Unlike the sandbox it refuses webhook destinations that are not https on port 443, as the docs
+    say, and each answer can be replaced to see how the gateway copes.
+    """
+
+    def __init__(self) -> None:
+        self.token_requests: list[tuple[str, dict[str, Any]]] = []
+        self.token_answer: tuple[int, bytes] | None = None
+        self.store_answer: tuple[int, bytes] = (200, json.dumps({"id": "x", "name": "Docs Store"}).encode())
+        self.hooks: list[dict[str, Any]] = []
+        self.hooks_listable = True
+        self.base_url = ""
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url
+
+    @property
+    def login_url(self) -> str:
+        return self.base_url
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/oauth2/token", self._token)
+        app.router.add_get("/stores/{hash}/v2/store", self._store)
+        app.router.add_get("/stores/{hash}/v3/hooks", self._list_hooks)
+        app.router.add_post("/stores/{hash}/v3/hooks", self._create_hook)
+        return app
+
+    async def _token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.token_requests.append((request.content_type, body))
+        if self.token_answer is not None:
+            status, raw = self.token_answer
+            return web.Response(status=status, body=raw, content_type="text/html")
+        granted = {**DOCS_TOKEN_RESPONSE, "scope": body["scope"], "context": body["context"]}
+        return web.json_response(granted)
+
+    async def _store(self, request: web.Request) -> web.Response:
+        status, raw = self.store_answer
+        return web.Response(status=status, body=raw, content_type="application/json")
+
+    async def _list_hooks(self, request: web.Request) -> web.Response:
+        if not self.hooks_listable:
+            return web.json_response({"status": 404, "title": "Not Found"}, status=404)
+        return web.json_response({"data": self.hooks, "meta": {}})
+
+    async def _create_hook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if not str(body.get("destination", "")).startswith("https://"):
+            # reference §8.1: HTTPS on port 443 only
+            error = {
+                "status": 422,
+                "title": "JSON data is missing or invalid",
+                "errors": {"destination": "https"},
+            }
+            return web.json_response(error, status=422)
+        hook = {
+            "id": len(self.hooks) + 1,
+            "client_id": CLIENT_ID,
+            "store_hash": request.match_info["hash"],
+            **body,
+        }
+        self.hooks.append(hook)
+        return web.json_response({"data": hook, "meta": {}})
+
+
+@dataclass
+class DocsRig:
+    fake: DocsFake
+    settings: GatewaySettings
+    http: aiohttp.ClientSession
+    pool: asyncpg.Pool
+
+    @property
+    def base_url(self) -> str:
+        # where it listens, which PUBLIC_BASE_URL (as BigCommerce sees it) may not be
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    async def auth(self, query: str) -> tuple[int, str]:
+        async with self.http.get(
+            f"{self.base_url}/bigcommerce/auth?{query}", allow_redirects=False
+        ) as response:
+            return response.status, await response.text()
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        async with self.http.request(method, f"{self.base_url}{path}", headers=headers, **kwargs) as response:
+            return response.status, await response.json(content_type=None)
+
+
+@asynccontextmanager
+async def run_docs_rig(
+    *, database_url: str, amqp_url: str, exchange: str, pool: asyncpg.Pool, **overrides: Any
+) -> AsyncIterator[DocsRig]:
+    """The gateway against `DocsFake` instead of the sandbox."""
+    fake = DocsFake()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    fake_port = free_port()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", fake_port).start()
+        fake.base_url = f"http://127.0.0.1:{fake_port}"
+        settings = gateway_settings(
+            database_url=database_url,
+            amqp_url=amqp_url,
+            exchange=exchange,
+            sandbox=fake,
+            port=free_port(),
+            **overrides,
+        )
+        async with serve_gateway(settings), aiohttp.ClientSession() as http:
+            yield DocsRig(fake, settings, http, pool)
+    finally:
+        await runner.cleanup()

@@ -52,7 +52,7 @@ async def test_channel_has_exactly_the_contract_fields(rig: GatewayRig) -> None:
     channel_id = await rig.installed_channel(store.hash)
     status, body, _ = await rig.api("GET", "/api/v1/channels")
     assert status == 200
-    [channel] = body["channels"]
+    [channel] = body  # a bare JSON array
     assert set(channel) == CONTRACT_FIELDS
     assert channel["id"] == str(channel_id)
     assert (channel["channel"], channel["connection_expires"], channel["order_status_ids"]) == (
@@ -63,7 +63,7 @@ async def test_channel_has_exactly_the_contract_fields(rig: GatewayRig) -> None:
     assert (channel["mark_orders_as_despatched"], channel["despatched_order_status"]) == (True, "completed")
     assert (channel["store_name"], channel["username"]) == ("Tea Shop", store.owner.username)
     status, body, _ = await rig.api("GET", "/api/v1/channels?status=active")
-    assert body["channels"] == []
+    assert (status, body) == (200, [])
 
 
 async def test_patch_is_all_or_nothing_and_names_the_field(rig: GatewayRig) -> None:
@@ -85,7 +85,12 @@ async def test_patch_is_all_or_nothing_and_names_the_field(rig: GatewayRig) -> N
     assert (await rig.api("PATCH", path, data=b"{bad", headers={"Content-Type": "application/json"}))[
         0
     ] == 400
-    assert (await rig.api("PATCH", path, data=b'{"a":1}', headers={"Content-Type": "text/plain"}))[0] == 415
+    # read as JSON whatever the Content-Type says (merge-patch, text/plain, none)
+    for content_type in ("application/merge-patch+json", "text/plain", ""):
+        status, body, _ = await rig.api(
+            "PATCH", path, data=b'{"trading_name": "T"}', headers={"Content-Type": content_type}
+        )
+        assert (status, body["trading_name"]) == (200, "T"), content_type
     assert (await rig.api("PATCH", f"/api/v1/channels/{uuid.uuid4()}", json={"trading_name": "x"}))[0] == 404
     assert (await rig.api("PATCH", "/api/v1/channels/not-a-uuid", json={"trading_name": "x"}))[0] == 404
 
@@ -165,8 +170,8 @@ async def test_despatches_list_and_retry(rig: GatewayRig) -> None:
 
     status, body, _ = await rig.api("GET", f"{base}/despatches?state=failed")
     assert status == 200
-    assert [(d["order_id"], d["reason"]) for d in body["despatches"]] == [(101, "order not found")]
-    assert (await rig.api("GET", f"/api/v1/channels/{other_id}/despatches"))[1]["despatches"] == []
+    assert [(d["order_id"], d["reason"]) for d in body] == [(101, "order not found")]  # a bare array
+    assert (await rig.api("GET", f"/api/v1/channels/{other_id}/despatches"))[1] == []
     assert (await rig.api("GET", f"{base}/despatches?state=bogus"))[0] == 422
 
     assert (await rig.api("POST", f"/api/v1/channels/{other_id}/despatches/101/retry"))[0] == 404
@@ -184,3 +189,50 @@ async def test_unknown_routes_and_methods_are_problems(rig: GatewayRig) -> None:
     status, body, response = await rig.api("PUT", "/api/v1/channels")
     assert status == 405
     assert body["status"] == 405
+
+
+async def test_names_may_be_emptied_until_the_channel_is_active(rig: GatewayRig) -> None:
+    store = rig.create_store(name="Tea Shop")
+    channel_id = await rig.installed_channel(store.hash)
+    path = f"/api/v1/channels/{channel_id}"
+    status, body, _ = await rig.api("PATCH", path, json={"store_name": ""})
+    assert (status, body["store_name"]) == (200, "")
+
+    status, body, _ = await rig.api("POST", f"{path}/activate")
+    assert status == 409
+    assert {e["field"] for e in body["errors"]} == {"trading_name", "store_name"}
+    assert "trading_name" in body["detail"]
+    assert "store_name" in body["detail"]
+    status, body, _ = await rig.api("POST", f"{path}/activate", json={"trading_name": "T", "store_name": ""})
+    assert status == 409
+    assert [e["field"] for e in body["errors"]] == ["store_name"]
+    status, body, _ = await rig.api("POST", f"{path}/activate", json={"trading_name": "T", "store_name": "S"})
+    assert (status, body["status"]) == (200, "active")
+
+    # an active channel keeps its required names; the whole change is refused
+    status, body, response = await rig.api(
+        "PATCH", path, json={"trading_name": " ", "mark_orders_as_despatched": False}
+    )
+    assert status == 422
+    assert response.content_type == "application/problem+json"
+    assert [e["field"] for e in body["errors"]] == ["trading_name"]
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert (row["trading_name"], row["mark_orders_as_despatched"]) == ("T", True)
+
+
+async def test_channel_json_types_and_utc_timestamps(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    await rig.pool.execute(
+        "UPDATE channels SET last_download_at = now(), last_writeback_at = now() WHERE id = $1", channel_id
+    )
+    status, body, response = await rig.api("GET", f"/api/v1/channels/{channel_id}")
+    assert (status, response.content_type) == (200, "application/json")
+    for field in ("last_download_at", "next_download_at", "last_writeback_at"):
+        stamp = body[field]
+        assert stamp.endswith("Z"), (field, stamp)
+        assert datetime.fromisoformat(stamp).utcoffset() is not None
+    assert isinstance(body["pending_despatches"], int)
+    assert isinstance(body["mark_orders_as_despatched"], bool)
+    assert body["last_error"] is None

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from auth_gateway.hooks import WEBHOOK_HEADER
 
-from tests.support.auth_gateway import CLIENT_SECRET, GatewayRig
+from tests.support.auth_gateway import CLIENT_ID, CLIENT_SECRET, GatewayRig
 
 
 def forged(rig: GatewayRig, store_hash: str, kind: str) -> str:
@@ -47,11 +47,14 @@ async def test_forged_jwts_are_refused_without_state_change(rig: GatewayRig, kin
     assert users == 1
 
 
-async def test_unknown_store_is_forbidden(rig: GatewayRig) -> None:
+async def test_unknown_store_cannot_load_but_is_uninstalled_already(rig: GatewayRig) -> None:
     store = rig.create_store()
-    for name in ("load", "uninstall", "remove-user"):
+    assert (await rig.callback("load", rig.sandbox.signed_payload(store.hash))).status == 403
+    # server-to-server notifications: the store is in the state asked for, so they succeed
+    for name in ("uninstall", "remove-user"):
         response = await rig.callback(name, rig.sandbox.signed_payload(store.hash))
-        assert response.status == 403
+        assert response.status == 204
+    assert await rig.channel_row(store.hash) is None
 
 
 async def test_missing_jwt_is_unauthorized(rig: GatewayRig) -> None:
@@ -109,3 +112,38 @@ async def test_uninstall_twice_is_harmless(rig: GatewayRig) -> None:
     assert (await rig.callback("uninstall", payload)).status == 204
     events = await rig.pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'ChannelDisconnected'")
     assert events == 1
+
+
+def minimal_jwt(store_hash: str, **claims: object) -> str:
+    """Only what CONTRACT §4 checks: no iat, jti, owner, url or channel_id."""
+    now = int(time.time())
+    payload = {"aud": CLIENT_ID, "iss": "bc", "nbf": now, "exp": now + 600, "sub": f"stores/{store_hash}"}
+    return jwt.encode({**payload, **claims}, CLIENT_SECRET, algorithm="HS256")
+
+
+async def test_minimal_jwts_are_enough(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    response = await rig.callback("load", minimal_jwt(store.hash))
+    assert response.status == 302
+    assert response.headers["Location"].endswith(f"/channels/{channel_id}/settings")
+    response = await rig.callback("uninstall", minimal_jwt(store.hash))
+    assert response.status == 204
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert (row["status"], row["access_token_encrypted"]) == ("disconnected", None)
+
+
+async def test_remove_user_under_either_spelling_needs_a_user(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    staff = rig.sandbox.add_user(store.hash, "staff@example.com")
+    assert (
+        await rig.callback("load", rig.sandbox.signed_payload(store.hash, user_id=staff.id))
+    ).status == 302
+
+    assert (await rig.callback("remove-user", minimal_jwt(store.hash))).status == 400  # names nobody
+    user = {"id": str(staff.id), "email": "staff@example.com"}  # an id as a decimal string
+    assert (await rig.callback("remove_user", minimal_jwt(store.hash, user=user))).status == 204
+    users = await rig.pool.fetch("SELECT user_id FROM channel_users WHERE channel_id = $1", channel_id)
+    assert [u["user_id"] for u in users] == [store.owner.id]

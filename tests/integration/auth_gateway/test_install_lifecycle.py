@@ -52,7 +52,7 @@ async def test_patch_then_activate_registers_hook_and_requests_download(rig: Gat
     assert status == 200, body
     assert (body["trading_name"], body["order_status_ids"], body["status"]) == (
         "Your Company",
-        [9, 11],
+        [11, 9],
         "pending",
     )
 

@@ -57,6 +57,15 @@ async def test_settings_page_updates_and_activates(rig: GatewayRig) -> None:
         False,
     )
 
+    # an active channel keeps its required names: the form's change is refused as a whole
+    update = {**form, "action": "update", "trading_name": "", "mark_orders_as_despatched": "on"}
+    async with rig.http.post(f"{rig.base_url}{url}", data=update) as response:
+        assert response.status == 422
+        assert "required while the channel is active" in await response.text()
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert (row["trading_name"], row["mark_orders_as_despatched"]) == ("Your Company", False)
+
     async with rig.http.post(f"{rig.base_url}{url}", data={**form, "action": "delete"}) as response:
         assert response.status == 200
     assert await rig.channel_row(store.hash) is None

@@ -78,7 +78,7 @@ async def test_malformed_bodies_are_bad_requests(rig: GatewayRig) -> None:
         b"{not json",
         b"[]",
         b"\xff\xfe",
-        {"producer": f"stores/{store.hash}"},
+        {"hash": "abc"},
         {"producer": "nope", "hash": "abc"},
     ):
         assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 400, body
@@ -114,3 +114,32 @@ async def test_periodic_check_repairs_hooks_and_purges_old_hashes(rig: GatewayRi
     hashes = await rig.pool.fetch("SELECT hash FROM webhook_deliveries_seen")
     assert [h["hash"] for h in hashes] == ["recent"]
     assert await check_all_hooks(rig.gateway) == 0  # nothing left to repair
+
+
+async def test_store_id_of_either_type_and_a_missing_hash_are_accepted(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    secret = rig.sandbox.hooks_for(store.hash)[0].headers[WEBHOOK_HEADER]
+    base = {
+        "scope": "store/order/statusUpdated",
+        "producer": f"stores/{store.hash}",
+        "created_at": 1561479335,
+    }
+    data = {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 11}}
+    for store_id, payload_hash in (("1025646", "7ee67cd1cf2ca60bc1aa9e5fe957d2de373be4ca"), (1025646, "b2")):
+        await _clear_due(rig, store.hash)
+        body = {**base, "store_id": store_id, "data": data, "hash": payload_hash}
+        assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 200
+        row = await rig.channel_row(store.hash)
+        assert row is not None
+        assert row["next_download_at"] is not None, store_id
+
+    # without `hash` a delivery is deduplicated on its body's SHA-1
+    unhashed = json.dumps({**base, "store_id": 1, "data": {**data, "id": 251}}).encode()
+    await _clear_due(rig, store.hash)
+    assert await _post(rig, unhashed, {WEBHOOK_HEADER: secret}) == 200
+    assert (await rig.channel_row(store.hash))["next_download_at"] is not None  # type: ignore[index]
+    await _clear_due(rig, store.hash)
+    assert await _post(rig, unhashed, {WEBHOOK_HEADER: secret}) == 200
+    assert (await rig.channel_row(store.hash))["next_download_at"] is None  # type: ignore[index]
+    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 3

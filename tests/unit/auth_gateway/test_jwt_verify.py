@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 from auth_gateway.jwt_verify import SignedPayloadError, verify_signed_payload
+from auth_gateway.settings import GatewaySettings
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -72,6 +73,9 @@ FORGERIES = {
     "wrong issuer": lambda: sign(claims(iss="evil")),
     "no exp": lambda: sign(claims(exp=None)),
     "no nbf": lambda: sign(claims(nbf=None)),
+    "no aud": lambda: sign(claims(aud=None)),
+    "no iss": lambda: sign(claims(iss=None)),
+    "no sub": lambda: sign(claims(sub=None)),
     "malformed sub": lambda: sign(claims(sub="stores/../x")),
     "sub not a store": lambda: sign(claims(sub="users/abc")),
     "garbage": lambda: "not.a.jwt",
@@ -99,3 +103,38 @@ def test_small_clock_skew_is_tolerated() -> None:
 def test_missing_token_is_refused() -> None:
     with pytest.raises(SignedPayloadError, match="missing"):
         verify(None)
+
+
+def test_only_the_contract_claims_are_required() -> None:
+    minimal = claims(iat=None, jti=None, user=None, owner=None)
+    assert set(minimal) == {"aud", "iss", "nbf", "exp", "sub"}
+    payload = verify(sign(minimal))
+    assert (payload.store_hash, payload.user, payload.owner, payload.jti) == ("abc123", None, None, None)
+
+
+def test_iat_is_informational() -> None:
+    # a token issued "later" by a skewed clock is still valid from its nbf
+    assert verify(sign(claims(iat=int(time.time()) + 3600))).store_hash == "abc123"
+
+
+def test_user_id_may_be_a_decimal_string() -> None:
+    payload = verify(sign(claims(user={"id": "24654", "email": "u@example.com"})))
+    assert payload.user is not None
+    assert payload.user.id == 24654
+    assert verify(sign(claims(user={"id": "x1"}))).user is None
+
+
+def test_default_leeway_refuses_a_token_valid_only_in_half_a_minute() -> None:
+    leeway = GatewaySettings.model_fields["jwt_leeway_seconds"].default
+    now = int(time.time())
+    with pytest.raises(SignedPayloadError, match="not valid yet"):
+        verify_signed_payload(
+            sign(claims(nbf=now + 30)), client_id=CLIENT_ID, client_secret=SECRET, leeway_s=leeway
+        )
+    with pytest.raises(SignedPayloadError, match="expired"):
+        verify_signed_payload(
+            sign(claims(exp=now - 30)), client_id=CLIENT_ID, client_secret=SECRET, leeway_s=leeway
+        )
+    # the docs' own example: nbf 5 s before iat
+    token = sign(claims(iat=now, nbf=now - 5))
+    assert verify_signed_payload(token, client_id=CLIENT_ID, client_secret=SECRET, leeway_s=leeway)

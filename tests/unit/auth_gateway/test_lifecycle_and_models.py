@@ -49,8 +49,8 @@ def test_scopes_are_a_subset_check_with_alternatives() -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"trading_name": ""}, "trading_name"),
         ({"trading_name": None}, "trading_name"),
+        ({"trading_name": 7}, "trading_name"),
         ({"store_name": "x" * 101}, "store_name"),
         ({"mark_orders_as_despatched": "yes"}, "mark_orders_as_despatched"),
         ({"order_status_ids": []}, "order_status_ids"),
@@ -70,5 +70,12 @@ def test_invalid_settings_name_the_field(body: dict[str, object], field: str) ->
 def test_valid_settings_are_normalised() -> None:
     settings = ChannelSettings.model_validate({"trading_name": "  Shop ", "order_status_ids": [11, 9]})
     assert settings.to_change().trading_name == "Shop"
-    assert settings.to_change().order_status_ids == [9, 11]
+    assert settings.to_change().order_status_ids == [11, 9]  # the caller's order, read back as sent
     assert settings.to_change().store_name is None
+
+
+def test_names_may_be_emptied() -> None:
+    # emptiness is checked against the channel's state (activation), not here
+    settings = ChannelSettings.model_validate({"trading_name": "  ", "store_name": ""})
+    assert (settings.to_change().trading_name, settings.to_change().store_name) == ("", "")
+    assert not settings.is_empty()

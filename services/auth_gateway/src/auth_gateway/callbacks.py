@@ -35,11 +35,11 @@ async def auth(request: web.Request) -> web.Response:
     return installed_page(gateway.settings.channel_settings_url(installed.channel_id))
 
 
-Verified = tuple[Gateway, SignedPayload, Channel]
+Verified = tuple[Gateway, SignedPayload, Channel | None]
 
 
 async def _verified(request: web.Request) -> Verified | web.Response:
-    """The verified JWT and its store's channel, or the error page to answer (401/403)."""
+    """The verified JWT and its store's channel (None if unknown), or the 401 page to answer."""
     gateway = request.app[GATEWAY_KEY]
     settings = gateway.settings
     try:
@@ -55,9 +55,6 @@ async def _verified(request: web.Request) -> Verified | web.Response:
     channel = await get_channel_by_store(gateway.pool, payload.store_hash)
     if channel is None:
         log.warning("callback_for_unknown_store", path=request.path, store_hash=payload.store_hash)
-        return error_page(
-            403, "Store not connected", f"This store is not connected to Click & Drop. {REINSTALL}"
-        )
     return gateway, payload, channel
 
 
@@ -67,6 +64,10 @@ async def load(request: web.Request) -> web.StreamResponse:
     if isinstance(verified, web.Response):
         return verified
     gateway, payload, channel = verified
+    if channel is None:
+        return error_page(
+            403, "Store not connected", f"This store is not connected to Click & Drop. {REINSTALL}"
+        )
     if channel.status == "disconnected":
         return error_page(
             403, "Store disconnected", f"This store was disconnected from Click & Drop. {REINSTALL}"
@@ -83,11 +84,16 @@ async def load(request: web.Request) -> web.StreamResponse:
 
 
 async def uninstall(request: web.Request) -> web.Response:
-    """`GET /bigcommerce/uninstall` (server to server): disconnect and erase the token."""
+    """`GET /bigcommerce/uninstall` (server to server): disconnect and erase the token.
+
+    A store without a channel (deleted here) is already in the state asked for: 204 as well.
+    """
     verified = await _verified(request)
     if isinstance(verified, web.Response):
         return verified
     gateway, _, channel = verified
+    if channel is None:
+        return web.Response(status=204)
     await operations.uninstall(gateway, channel.id)
     log.info("app_uninstalled", channel_id=str(channel.id), store_hash=channel.store_hash)
     return web.Response(status=204)
@@ -99,7 +105,10 @@ async def remove_user_callback(request: web.Request) -> web.Response:
     if isinstance(verified, web.Response):
         return verified
     gateway, payload, channel = verified
-    if payload.user is not None:
+    if payload.user is None:
+        log.warning("remove_user_without_user", store_hash=payload.store_hash)
+        return error_page(400, "No user named", "The request does not say which user was removed.")
+    if channel is not None:
         removed = await remove_user(gateway.pool, channel.id, payload.user.id)
         log.info("channel_user_removed", channel_id=str(channel.id), user_id=payload.user.id, known=removed)
     return web.Response(status=204)
@@ -110,3 +119,5 @@ def add_callback_routes(app: web.Application) -> None:
     app.router.add_get("/bigcommerce/load", load)
     app.router.add_get("/bigcommerce/uninstall", uninstall)
     app.router.add_get("/bigcommerce/remove-user", remove_user_callback)
+    # BigCommerce's docs spell the callback remove_user; an app profile may name either path
+    app.router.add_get("/bigcommerce/remove_user", remove_user_callback)

@@ -9,9 +9,11 @@ from typing import Literal
 
 import structlog
 from common.bigcommerce.client import StoreApi
-from common.bigcommerce.errors import BigCommerceError, NotFound, ReauthorizationRequired
+from common.bigcommerce.errors import BigCommerceError, InvalidRequest, NotFound, ReauthorizationRequired
 from common.crypto import TokenDecryptionError
-from common.db.channels import mark_reauthorization_required, set_last_error
+from common.db.channels import mark_reauthorization_required
+from prometheus_client import Counter
+from pydantic import ValidationError
 
 from auth_gateway.context import Gateway, new_webhook_secret, secret_digest
 from auth_gateway.db.channel_writes import get_hook_credentials, list_active_channel_ids
@@ -28,12 +30,21 @@ _CHECK_LOCK_KEY = 0x6763_686F_6F6B  # "gchook"
 REQUEST_PATH_TIMEOUT_S = 15.0
 
 HookOutcome = Literal["created", "reactivated", "present", "skipped", "failed"]
+HOOK_REGISTRATIONS = Counter(
+    "gateway_webhook_registrations_total", "Webhook registrations and checks by outcome", ["outcome"]
+)
 
 
 async def ensure_hook(store: StoreApi, destination: str, secret: str) -> HookOutcome:
     """Make sure exactly our hook exists, is active and carries the store's current secret."""
     headers = {WEBHOOK_HEADER: secret}
-    for hook in await store.list_hooks():
+    try:
+        hooks = await store.list_hooks()
+    except (NotFound, InvalidRequest) as error:
+        # no way to look (an API without the list): register, BigCommerce allows one per destination
+        log.info("webhook_list_unavailable", store_hash=store.store_hash, status=error.status)
+        hooks = []
+    for hook in hooks:
         if hook.scope != HOOK_SCOPE or hook.destination != destination:
             continue
         if hook.is_active and hook.headers.get(WEBHOOK_HEADER) == secret:
@@ -59,16 +70,25 @@ async def register_hook(gateway: Gateway, channel_id: uuid.UUID) -> HookOutcome:
             outcome = await ensure_hook(store, gateway.settings.webhook_destination, secret)
     except ReauthorizationRequired:
         await mark_reauthorization_required(gateway.pool, channel_id, ciphertext)
+        HOOK_REGISTRATIONS.labels("failed").inc()
         log.warning("webhook_registration_unauthorized", channel_id=str(channel_id))
         return "failed"
-    except (BigCommerceError, TimeoutError, TokenDecryptionError) as error:
-        reason = f"webhook registration failed: {error}"
-        await set_last_error(gateway.pool, channel_id, reason[:500])
-        log.warning("webhook_registration_failed", channel_id=str(channel_id), error=str(error))
+    except (BigCommerceError, TimeoutError, TokenDecryptionError, ValidationError) as error:
+        # Not the channel's last_error: downloads and write-backs are unaffected (the poller polls
+        # anyway), and BigCommerce refuses some destinations (plain http, ports other than 443).
+        # The daily check and every load try again.
+        HOOK_REGISTRATIONS.labels("failed").inc()
+        log.warning("webhook_registration_failed", channel_id=str(channel_id), error=_describe(error))
         return "failed"
+    HOOK_REGISTRATIONS.labels(outcome).inc()
     if outcome != "present":
         log.info("webhook_registered", channel_id=str(channel_id), outcome=outcome)
     return outcome
+
+
+def _describe(error: Exception) -> str:
+    # a ValidationError quotes its input, which may hold the hook's secret header
+    return "unexpected response shape" if isinstance(error, ValidationError) else str(error)
 
 
 async def _webhook_secret(gateway: Gateway, channel_id: uuid.UUID, encrypted: bytes | None) -> str:
@@ -92,9 +112,9 @@ async def delete_hooks(gateway: Gateway, channel_id: uuid.UUID) -> None:
                 if hook.destination == gateway.settings.webhook_destination:
                     with contextlib.suppress(NotFound):
                         await store.delete_hook(hook.id)
-    except (BigCommerceError, TimeoutError, TokenDecryptionError) as error:
+    except (BigCommerceError, TimeoutError, TokenDecryptionError, ValidationError) as error:
         # the hook stays behind; deliveries to a disconnected channel trigger nothing
-        log.warning("webhook_removal_failed", channel_id=str(channel_id), error=str(error))
+        log.warning("webhook_removal_failed", channel_id=str(channel_id), error=_describe(error))
 
 
 async def check_all_hooks(gateway: Gateway) -> int:

@@ -8,11 +8,17 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
-from common.bigcommerce.errors import BigCommerceError, OAuthExchangeError, Unavailable
+from common.bigcommerce.errors import (
+    BigCommerceError,
+    MissingScope,
+    OAuthExchangeError,
+    ReauthorizationRequired,
+)
 from common.bigcommerce.models import StoreInfo, TokenGrant
 from common.bigcommerce.oauth import exchange_code
 from common.db.channels import ChannelStatus, request_download
 from common.outbox import enqueue
+from pydantic import ValidationError
 
 from auth_gateway.context import Gateway, GatewayError, new_webhook_secret, secret_digest
 from auth_gateway.db.grants import (
@@ -110,18 +116,27 @@ async def _refuse_scopes(gateway: Gateway, store_hash: str, missing: list[str]) 
 
 
 async def _read_store(gateway: Gateway, grant: TokenGrant) -> StoreInfo:
+    """The store's name, country, units and plan; empty facts when BigCommerce cannot say.
+
+    The code is single-use, so a store-information hiccup must not throw the grant away: the
+    merchant fills in the store name before activating, and the poller reads the units itself.
+    A token refused (401) or lacking the scope (403) right after the exchange does stop the install.
+    """
     store = gateway.bigcommerce.store(grant.store_hash, grant.access_token)
     try:
         async with asyncio.timeout(REQUEST_PATH_TIMEOUT_S):
             return await store.get_store_info()
-    except (BigCommerceError, TimeoutError) as error:
-        log.warning("store_information_unavailable", store_hash=grant.store_hash, error=str(error))
-        status = 502 if isinstance(error, Unavailable | TimeoutError) else 403
+    except (ReauthorizationRequired, MissingScope) as error:
+        log.warning("store_information_refused", store_hash=grant.store_hash, error=str(error))
         raise InstallError(
-            status,
+            403,
             "Store information unavailable",
-            f"Click & Drop could not read your store's details. {_TRY_AGAIN}",
+            f"BigCommerce refused to show your store's details to Click & Drop. {_TRY_AGAIN}",
         ) from None
+    except (BigCommerceError, TimeoutError, ValidationError) as error:
+        # ValidationError: an answer whose shape we do not know (e.g. without `id`)
+        log.warning("store_information_unavailable", store_hash=grant.store_hash, error=type(error).__name__)
+        return StoreInfo(id=grant.store_hash)
 
 
 async def _store(gateway: Gateway, grant: TokenGrant, info: StoreInfo) -> Installed:

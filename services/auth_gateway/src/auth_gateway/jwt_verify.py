@@ -10,7 +10,8 @@ import jwt
 
 ALGORITHMS = ["HS256"]  # one algorithm only: no "none", no HS512/RS256 confusion
 ISSUER = "bc"
-REQUIRED_CLAIMS = ["exp", "nbf", "iat", "aud", "iss", "sub"]
+# What CONTRACT §4 checks; iat, jti, user, owner are informational and may be absent.
+REQUIRED_CLAIMS = ["exp", "nbf", "aud", "iss", "sub"]
 _SUB = re.compile(r"^stores/(?P<hash>[A-Za-z0-9]{1,64})$")
 MAX_JWT_LENGTH = 8192
 
@@ -55,7 +56,8 @@ def verify_signed_payload(
             audience=client_id,
             issuer=ISSUER,
             leeway=leeway_s,
-            options={"require": REQUIRED_CLAIMS, "verify_signature": True},
+            # iat is not checked: nbf already says from when the token is valid
+            options={"require": REQUIRED_CLAIMS, "verify_signature": True, "verify_iat": False},
         )
     except jwt.ExpiredSignatureError:
         raise SignedPayloadError("signed_payload_jwt has expired") from None
@@ -90,6 +92,9 @@ def _user(value: object) -> CallbackUser | None:
     if not isinstance(value, dict):
         return None
     user_id = value.get("id")
+    # documented as a number; a decimal string is read the same way
+    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
+        user_id = int(user_id)
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         return None
     email = value.get("email")

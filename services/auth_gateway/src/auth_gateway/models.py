@@ -15,7 +15,8 @@ from auth_gateway.db.channel_writes import SettingsChange
 # checkouts, never orders to ship.
 ORDER_STATUS_IDS = range(1, 15)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# May be empty: the guide's required fields only gate activation (and an active channel keeps them).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
 class ChannelView(BaseModel):
@@ -102,7 +103,7 @@ class ChannelSettings(BaseModel):
             raise ValueError(f"unknown BigCommerce order status ids {unknown}; use 1 to 14")
         if len(set(value)) != len(value):
             raise ValueError("each status id may appear once")
-        return sorted(value)
+        return value  # in the caller's order: what is written is what is read back
 
     def to_change(self) -> SettingsChange:
         return SettingsChange(**self.model_dump(exclude_none=True))

@@ -19,12 +19,22 @@ from auth_gateway.models import ChannelSettings, ChannelView
 
 log = structlog.get_logger(__name__)
 
+# The guide's required fields (marked *): activation needs them, an active channel keeps them.
+REQUIRED_NAMES = ("trading_name", "store_name")
 UNINSTALLED = "The app was uninstalled in BigCommerce; install it again to reconnect."
 DISCONNECTED_HERE = "Disconnected in Click & Drop; install the app again in BigCommerce to reconnect."
 
 
 class ChannelNotFoundError(GatewayError):
     """No channel has this id."""
+
+
+class RequiredFieldError(GatewayError):
+    """A setting would empty a field the channel's state requires; `fields` names each one."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
 
 
 class ChannelStateError(GatewayError):
@@ -56,9 +66,17 @@ async def get_view(gateway: Gateway, channel_id: uuid.UUID) -> ChannelView:
 async def update_settings(gateway: Gateway, channel_id: uuid.UUID, settings: ChannelSettings) -> ChannelView:
     """Write the given settings in one statement (all or nothing)."""
     async with gateway.pool.acquire() as conn, conn.transaction():
-        if await channel_writes.lock_channel(conn, channel_id) is None:
+        channel = await channel_writes.lock_channel(conn, channel_id)
+        if channel is None:
             raise ChannelNotFoundError(str(channel_id))
-        await channel_writes.update_settings(conn, channel_id, settings.to_change())
+        change = settings.to_change()
+        if channel.status == "active":
+            emptied = [name for name in REQUIRED_NAMES if getattr(change, name) == ""]
+            if emptied:
+                raise RequiredFieldError(
+                    {name: "is required while the channel is active" for name in emptied}
+                )
+        await channel_writes.update_settings(conn, channel_id, change)
     log.info("channel_settings_updated", channel_id=str(channel_id), fields=sorted(settings.model_fields_set))
     return await get_view(gateway, channel_id)
 
@@ -82,12 +100,16 @@ async def activate(
             )
         change = settings.to_change() if settings else None
         names = {
-            "trading_name": (change and change.trading_name) or channel.trading_name,
-            "store_name": (change and change.store_name) or channel.store_name,
+            name: getattr(channel, name)
+            if change is None or getattr(change, name) is None
+            else getattr(change, name)
+            for name in REQUIRED_NAMES
         }
         empty = {field: "is required to activate the channel" for field, value in names.items() if not value}
         if empty:
-            raise ChannelStateError("fill in the required fields before activating", fields=empty)
+            raise ChannelStateError(
+                f"fill in {' and '.join(empty)} before activating the channel", fields=empty
+            )
         if change is not None:
             await channel_writes.update_settings(conn, channel_id, change)
         await channel_writes.mark_active(conn, channel_id)

@@ -64,12 +64,14 @@ async def submit(request: web.Request) -> web.Response:
         return settings_page(view, gateway.form_token(channel_id), errors=fields, status=422)
     except operations.ChannelNotFoundError:
         return error_page(404, *_NOT_FOUND)
-    except operations.ChannelStateError as error:
+    except (operations.ChannelStateError, operations.RequiredFieldError) as error:
         view = await operations.get_view(gateway, channel_id)
         fields = {f.replace("_", " ").capitalize(): d for f, d in error.fields.items()} or {
-            "Channel": error.message
+            "Channel": str(error)
         }
-        return settings_page(view, gateway.form_token(channel_id), errors=fields, status=409)
+        # a field to fill in is the form's problem (422); a channel that cannot be activated is 409
+        status = 422 if error.fields else 409
+        return settings_page(view, gateway.form_token(channel_id), errors=fields, status=status)
 
 
 async def _apply(

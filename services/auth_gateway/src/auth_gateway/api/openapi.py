@@ -49,8 +49,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
     base = {401: "missing or wrong bearer token", 404: "no such channel", 413: "body too large"}
     more = {
         400: "malformed JSON",
-        409: "the channel's state forbids it",
-        415: "not application/json",
+        409: "the channel's state forbids it (activate: a required name is empty, `errors` names it)",
         422: "a field is invalid; `errors` names it",
     }
     labels = {**base, **more}
@@ -104,11 +103,8 @@ def build_openapi() -> dict[str, Any]:
             "enum": ["pending", "posting", "written", "failed", "not_written"],
         },
     }
-    listing = {"type": "object", "properties": {"channels": {"type": "array", "items": _ref("ChannelView")}}}
-    despatches = {
-        "type": "object",
-        "properties": {"despatches": {"type": "array", "items": _ref("DespatchView")}},
-    }
+    listing = {"type": "array", "items": _ref("ChannelView")}
+    despatches = {"type": "array", "items": _ref("DespatchView")}
     queued = {
         "type": "object",
         "properties": {"order_id": {"type": "integer"}, "queued": {"type": "integer"}},
@@ -134,7 +130,7 @@ def build_openapi() -> dict[str, Any]:
                 (200, channel),
                 params=[_ID],
                 body=True,
-                errors=(400, 413, 415, 422),
+                errors=(400, 413, 422),
             ),
             "delete": _op(
                 "Disconnect if connected, then remove the channel",
@@ -148,7 +144,7 @@ def build_openapi() -> dict[str, Any]:
                 (200, channel),
                 params=[_ID],
                 body="optional",
-                errors=(400, 409, 413, 415, 422),
+                errors=(400, 409, 413, 422),
             )
         },
         f"{ch}/disconnect": {

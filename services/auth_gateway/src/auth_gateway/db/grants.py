@@ -60,13 +60,16 @@ async def lock_or_create_channel(conn: asyncpg.Connection, store_hash: str) -> L
 
 
 # Settings (names, despatch options, statuses) are the merchant's and survive a reinstall; the
-# store name is only filled in while it is still empty. Country, units and plan follow the store.
+# store name is only filled in while it is still empty. Country, units and plan follow the store,
+# unless the store could not be read this time (empty): then the last known values stay.
 STORE_GRANT = """
 UPDATE channels
    SET access_token_encrypted = $2, scope = $3, account_uuid = $4, username = $5,
        owner_id = $6, owner_email = $7,
        store_name = CASE WHEN store_name = '' THEN $8 ELSE store_name END,
-       country = $9, weight_units = $10, plan_name = $11,
+       country = COALESCE(NULLIF($9, ''), country),
+       weight_units = COALESCE(NULLIF($10, ''), weight_units),
+       plan_name = COALESCE(NULLIF($11, ''), plan_name),
        status = $12, last_error = NULL, connected_at = now(), disconnected_at = NULL,
        updated_at = now()
  WHERE id = $1
