@@ -196,6 +196,7 @@ async def test_an_order_with_its_lines_addresses_and_status_change(
     assert [line.name for line in lines] == ["Mug", "Cap"]
     assert {line.order_address_id for line in lines} == {a.id for a in addresses}
     assert [a.shipping_method for a in addresses][1] == "Special Delivery"
+    assert updated is not None
     assert updated.status_id == 11
     assert sandbox.order(store.hash, order.id).status_id == 11
     assert await api.list_shipments(order.id) == []

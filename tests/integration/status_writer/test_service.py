@@ -9,6 +9,7 @@ import aiohttp
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from common.amqp import EventPublisher, Topology
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from status_writer.service import run
 from status_writer.settings import WriterSettings
@@ -76,3 +77,50 @@ async def test_service_writes_back_ingests_serves_health_and_stops_cleanly(
         state = await pool.fetchval("SELECT state FROM despatches WHERE order_id = $1", arriving.id)
         assert state == "pending"
         assert await pool.fetchval("SELECT count(*) FROM status_writer_leases") == 0
+
+
+async def test_a_despatch_arriving_after_a_flush_is_written_by_the_next_one(
+    pool: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        order = rig.order(store_hash)
+        settings = WriterSettings(
+            database_url=SecretStr(database_url),
+            amqp_url=SecretStr(amqp_url),
+            amqp_exchange=topology.exchange,
+            http_port=free_port(),
+            bigcommerce_client_id="sandbox-client-id",
+            bigcommerce_client_secret=SecretStr("sandbox-client-secret"),
+            bigcommerce_api_url=rig.sandbox.api_url,
+            token_encryption_keys=[SecretStr(rig.key)],
+            flush_interval_seconds=0.5,
+            shutdown_grace_s=5,
+        )
+        stop = asyncio.Event()
+        service = asyncio.create_task(run(settings, stop, queue=topology.queues[0]))
+        try:
+
+            async def first_flush_done() -> bool:
+                return (
+                    REGISTRY.get_sample_value("status_writer_flush_duration_seconds_count") != flushes_before
+                )
+
+            flushes_before = REGISTRY.get_sample_value("status_writer_flush_duration_seconds_count")
+            assert await eventually(first_flush_done)  # the flush at start found nothing to write
+            async with EventPublisher(amqp_connection, topology) as publisher:
+                await publisher.publish(despatch(channel_id, store_hash, order.id))
+
+            async def written() -> bool:
+                return len(order.shipments) == 1 and order.status_id == 10
+
+            assert await eventually(written)  # by a later flush of the loop, not a restart
+        finally:
+            stop.set()
+            await asyncio.wait_for(service, 30)
+        state = await pool.fetchval("SELECT state FROM despatches WHERE order_id = $1", order.id)
+        assert state == "written"

@@ -308,3 +308,69 @@ def test_event_id_is_stable_per_store_and_order() -> None:
     assert event_id_for("abc123", 101) == event_id_for("abc123", 101)
     assert event_id_for("abc123", 101) != event_id_for("abc123", 102)
     assert event_id_for("abc123", 101) != event_id_for("xyz789", 101)
+
+
+def test_a_line_without_order_address_id_ships_to_the_only_address() -> None:
+    bare = OrderProduct.model_validate(
+        {
+            "id": 9,
+            "order_id": 101,
+            "product_id": 5,
+            "name": "Mug",
+            "quantity": 1,
+            "price_inc_tax": 4,
+            "weight": 2,
+        }
+    )
+    body = event_json(lines=[bare], addresses=[address(7)], units="LBS")
+    [consignment] = body["order"]["consignments"]
+    assert consignment["order_address_id"] == 7
+    [item] = consignment["items"]
+    assert item["variant_id"] is None
+    assert item["sku"] == ""
+    assert item["unit_price_inc_tax"] == "4.00"
+    assert item["weight_grams"] == "907.18"
+
+
+def test_a_line_without_order_address_id_of_a_multi_address_order_is_malformed() -> None:
+    bare = line(1, order_address_id=None)
+    with pytest.raises(OrderSkippedError) as skipped:
+        event_json(lines=[bare], addresses=[address(7), address(8)])
+    assert skipped.value.reason == "malformed"
+
+
+@pytest.mark.parametrize("units", ["", None])
+def test_a_store_without_a_weight_unit_still_downloads_with_weights_unknown(units: str | None) -> None:
+    event = build_event(
+        channel_id=CHANNEL_ID,
+        store_hash="abc123",
+        trading_name="Zoë's Shop",
+        weight_units=units,
+        order=order(),
+        lines=[line(1, weight=3)],
+        addresses=[address(7)],
+        occurred_at=NOW,
+    )
+    body = json.loads(event.to_json())
+    assert body["order"]["consignments"][0]["items"][0]["weight_grams"] == "0.00"
+
+
+def test_minimal_order_payload_still_makes_a_contract_event() -> None:
+    minimal = Order.model_validate(
+        {
+            "id": 101,
+            "status_id": 9,
+            "date_created": "Tue, 24 Nov 2026 09:30:00 +0000",
+            "billing_address": None,
+        }
+    )
+    body = event_json(the_order=minimal, lines=[line(1)], addresses=[address(7, company=None, phone=None)])
+    assert body["order"]["date_modified"] == body["order"]["date_created"] == "2026-11-24T09:30:00Z"
+    assert body["order"]["customer_message"] == ""
+    assert body["order"]["total_inc_tax"] == "0.00"
+    assert set(body["order"]["billing_address"]) == {
+        "first_name", "last_name", "company", "street_1", "street_2", "city",
+        "state", "zip", "country", "country_iso2", "phone", "email",
+    }  # fmt: skip
+    address_body = body["order"]["consignments"][0]["address"]
+    assert (address_body["company"], address_body["phone"]) == ("", "")

@@ -10,7 +10,7 @@ from common.bigcommerce.models import OrderProduct, Shipment
 from common.db.despatches import dedupe_key
 from common.events import OrderDespatched
 from status_writer.db.writeback import DueDespatch
-from status_writer.planning import fully_shipped, plan_order, tracking_link
+from status_writer.planning import fully_shipped, lacks_address, plan_order, tracking_link, with_only_address
 
 
 def product(pid: int, *, address: int = 1, quantity: int = 1, shipped: int = 0, **extra: Any) -> OrderProduct:
@@ -157,3 +157,45 @@ def test_dedupe_key_names_what_is_shipped_not_the_event() -> None:
     )
     assert dedupe_key(event(tracking_number="TT1")) != dedupe_key(event(tracking_number="TT2"))
     assert dedupe_key(event(order_address_id=3)) != dedupe_key(event())
+
+
+def test_a_despatch_without_tracking_number_is_still_a_shipment_without_tracking_fields() -> None:
+    plan = plan_order(9, [due(1, tracking_number=None, service_name=None)], [product(1, quantity=2)], [])
+
+    [shipment_plan] = plan.shipments
+    assert shipment_plan.body.to_body() == {
+        "order_address_id": 1,
+        "items": [{"order_product_id": 1, "quantity": 2}],
+        "shipping_provider": "royalmail",
+        "tracking_carrier": "",
+    }
+    assert fully_shipped(plan.units_left)
+
+
+def test_lines_without_an_address_ship_to_the_orders_only_address() -> None:
+    bare = [product(1, address=0), product(2, address=0, quantity=3), product(3, type="digital", address=0)]
+    assert lacks_address(bare)
+    assert not lacks_address([product(1), product(3, type="digital", address=0)])
+
+    lines = with_only_address(bare, [44])
+    plan = plan_order(9, [due(1, order_address_id=44)], lines, [])
+
+    [shipment_plan] = plan.shipments
+    assert shipment_plan.body.order_address_id == 44
+    assert [(i.order_product_id, i.quantity) for i in shipment_plan.body.items] == [(1, 1), (2, 3)]
+    # with several addresses nothing is guessed
+    assert with_only_address(bare, [44, 45]) == bare
+
+
+def test_units_in_existing_shipments_count_as_shipped_even_if_the_line_count_lags() -> None:
+    # a store whose lines do not (yet) show quantity_shipped for a shipment it already has
+    products = [product(1, quantity=2), product(2, quantity=1)]
+    existing = [shipment(7, 1, "TN1", [(1, 2)])]
+
+    plan = plan_order(9, [due(2, tracking_number="TN2")], products, existing)
+
+    [shipment_plan] = plan.shipments
+    assert [(i.order_product_id, i.quantity) for i in shipment_plan.body.items] == [(2, 1)]
+    again = plan_order(9, [due(3, items=[{"order_product_id": 1, "quantity": 2}])], products, existing)
+    assert again.shipments == []
+    assert [r.state for r in again.resolved] == ["not_written"]

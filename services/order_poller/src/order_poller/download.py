@@ -9,17 +9,17 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
-from common.bigcommerce.client import MAX_PAGE_SIZE, StoreApi
+from common.bigcommerce.client import MAX_PAGE_SIZE, ListedOrder, StoreApi
 from common.bigcommerce.errors import InvalidRequest, NotFound
 from common.bigcommerce.models import Order
 from pydantic import ValidationError
 
+from order_poller import units
 from order_poller.db.orders import known_orders, record_download, record_skip
 from order_poller.db.schedule import ClaimedChannel, save_store_info
 from order_poller.guard import ChannelGuard
 from order_poller.mapping import OrderSkippedError, build_event, check_listed, physical_lines
 from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
-from order_poller.units import GRAMS_PER_UNIT
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +35,13 @@ class StoreReport:
 
     @property
     def weight_unit_known(self) -> bool:
-        return (self.weight_units or "").strip().lower() in GRAMS_PER_UNIT
+        """The store's unit is one we convert (else /v2/store is read again on every poll)."""
+        return units.is_supported(self.weight_units) and not units.is_missing(self.weight_units)
+
+    @property
+    def weight_unit_supported(self) -> bool:
+        """Orders can be published: a unit we convert, or none at all (weights then go out as 0)."""
+        return units.is_supported(self.weight_units)
 
 
 class StoreDownloader:
@@ -82,14 +88,22 @@ class StoreDownloader:
         await self._guard.check()
         if not self.report.weight_unit_known:
             await self._read_store_info()
-        since = self._clock() - self._max_age
+        # whole seconds: the filter is sent that way and BigCommerce's dates have no fractions
+        since = (self._clock() - self._max_age).replace(microsecond=0)
         seen: set[int] = set()
+        # one request (and its pages) per status: the list filter takes a single status_id
         for status_id in dict.fromkeys(self._channel.order_status_ids):
             await self._guard.check()
             page: list[Order] = []
-            async for order in self._api.iter_orders(status_id=status_id, min_date_created=since):
-                # an order whose status moved between two listings shows up in both
-                if order.id in seen:
+            async for row in self._api.iter_listed_orders(status_id=status_id, min_date_created=since):
+                if row.order is None:
+                    # one unreadable row is skipped and recorded; the rest of the list still downloads
+                    await self._skip_unreadable(row)
+                    continue
+                order = row.order
+                # an order whose status moved between two listings shows up in both; and the list's
+                # own filters are checked again, so a server that ignores one downloads nothing extra
+                if order.id in seen or not self._in_window(order, status_id, since):
                     continue
                 seen.add(order.id)
                 page.append(order)
@@ -99,10 +113,26 @@ class StoreDownloader:
             await self._process_page(page)
         return self.report
 
+    def _in_window(self, order: Order, status_id: int, since: datetime) -> bool:
+        if order.status_id == status_id and order.date_created >= since:
+            return True
+        log.debug(
+            "order_outside_filter",
+            store_hash=self._channel.store_hash,
+            order_id=order.id,
+            status_id=order.status_id,
+        )
+        return False
+
     async def _read_store_info(self) -> None:
         # Read once and cached on the channel; read again only while the cached unit is unusable,
         # so a merchant who fixes the unit is picked up without a restart.
-        info = await self._api.get_store_info()
+        try:
+            info = await self._api.get_store_info()
+        except NotFound as error:
+            # orders can still be downloaded; their weights stay unknown until the unit is read
+            log.warning("store_info_unavailable", store_hash=self._channel.store_hash, error=error.message)
+            return
         await save_store_info(
             self._pool, self._channel.id, weight_units=info.weight_units, plan_name=info.plan_name
         )
@@ -122,11 +152,11 @@ class StoreDownloader:
         known = await known_orders(self._pool, self._channel.store_hash, [o.id for o in page])
         todo: list[Order] = []
         for order in page:
-            if not known.needs_work(order.id, order.date_modified):
+            if not known.needs_work(order.id, order.modified_at):
                 continue
             try:
                 check_listed(order)
-                if not self.report.weight_unit_known:
+                if not self.report.weight_unit_supported:
                     # no request for what cannot be converted; retried once the unit is fixed
                     raise OrderSkippedError(
                         "unknown_weight_unit",
@@ -183,24 +213,37 @@ class StoreDownloader:
                 consignments=len(event.order.consignments),
             )
 
+    async def _skip_unreadable(self, row: ListedOrder) -> None:
+        detail = f"BigCommerce sent an order that cannot be read: {row.error}"
+        if row.order_id is None:
+            # nothing to key a skip row on: counted and logged only
+            self.report.skipped += 1
+            ORDERS_SKIPPED.labels(reason="malformed").inc()
+            log.warning("order_unreadable", store_hash=self._channel.store_hash, detail=detail)
+            return
+        await self._record_skip(row.order_id, self._clock(), OrderSkippedError("malformed", detail))
+
     async def _skip(self, order: Order, skip: OrderSkippedError) -> None:
+        await self._record_skip(order.id, order.modified_at, skip)
+
+    async def _record_skip(self, order_id: int, modified_at: datetime, skip: OrderSkippedError) -> None:
         self.report.skipped += 1
         first = await record_skip(
             self._pool,
             channel_id=self._channel.id,
             store_hash=self._channel.store_hash,
-            order_id=order.id,
+            order_id=order_id,
             reason=skip.reason,
             detail=skip.detail,
             final=skip.final,
-            date_modified=order.date_modified,
+            date_modified=modified_at,
         )
         if first:
             ORDERS_SKIPPED.labels(reason=skip.reason).inc()
             log.info(
                 "order_skipped",
                 store_hash=self._channel.store_hash,
-                order_id=order.id,
+                order_id=order_id,
                 reason=skip.reason,
                 detail=skip.detail,
             )

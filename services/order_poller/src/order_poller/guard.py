@@ -31,7 +31,7 @@ class ChannelGuard:
         *,
         owner: str,
         lease_s: float,
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime] | None,
         stopping: asyncio.Event,
         recheck_interval_s: float,
     ) -> None:
@@ -39,7 +39,7 @@ class ChannelGuard:
         self._channel_id = channel_id
         self._token = token_ciphertext
         self._owner = owner
-        self._lease = timedelta(seconds=lease_s)
+        self._lease_s = lease_s
         self._clock = clock
         self._stopping = stopping
         self._interval = recheck_interval_s
@@ -56,11 +56,16 @@ class ChannelGuard:
             if self._stopped is None and (
                 self._checked_at is None or loop.time() - self._checked_at >= self._interval
             ):
+                # no driven clock: the lease is counted on the database's clock, like the claim
+                lease_until = (
+                    None if self._clock is None else self._clock() + timedelta(seconds=self._lease_s)
+                )
                 state = await renew_lease(
                     self._pool,
                     self._channel_id,
                     owner=self._owner,
-                    lease_until=self._clock() + self._lease,
+                    lease_until=lease_until,
+                    lease_s=self._lease_s,
                 )
                 self._checked_at = loop.time()
                 self._stopped = self._verdict(state)

@@ -18,7 +18,7 @@ from common.events import (
 )
 from pydantic import ValidationError
 
-from order_poller.units import UnknownWeightUnitError, grams_per_unit
+from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missing
 
 SkipReason = Literal[
     "digital_order",
@@ -145,17 +145,21 @@ def build_event(
     if not shippable:
         raise OrderSkippedError("no_physical_items", "the order has no physical item left to ship")
     try:
-        grams_per = grams_per_unit(weight_units)
+        # a store that reports no unit at all: the weight is unknown, sent as 0 rather than guessed
+        grams_per = Decimal(0) if is_missing(weight_units) else grams_per_unit(weight_units)
     except UnknownWeightUnitError as error:
         raise OrderSkippedError("unknown_weight_unit", str(error)) from None
     by_id = {address.id: address for address in addresses}
+    # a line without order_address_id (absent, 0) of a single-address order ships to that address
+    only_address = addresses[0].id if len(addresses) == 1 else None
     groups: dict[int, list[OrderProduct]] = {}
     for line in shippable:
-        if line.order_address_id not in by_id:
-            raise OrderSkippedError(
-                "malformed", f"line {line.id} ships to unknown address {line.order_address_id}"
-            )
-        groups.setdefault(line.order_address_id, []).append(line)
+        address_id = line.order_address_id
+        if address_id == 0 and address_id not in by_id and only_address is not None:
+            address_id = only_address
+        if address_id not in by_id:
+            raise OrderSkippedError("malformed", f"line {line.id} ships to unknown address {address_id}")
+        groups.setdefault(address_id, []).append(line)
     try:
         consignments = [
             Consignment(
@@ -170,7 +174,7 @@ def build_event(
             order_id=order.id,
             status_id=order.status_id,
             date_created=order.date_created,
-            date_modified=order.date_modified,
+            date_modified=order.modified_at,
             currency_code=order.currency_code,
             subtotal_inc_tax=order.subtotal_inc_tax,
             shipping_cost_inc_tax=order.shipping_cost_inc_tax,

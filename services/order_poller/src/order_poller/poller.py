@@ -31,6 +31,7 @@ from order_poller.db.schedule import (
     DATABASE_ERRORS,
     ClaimedChannel,
     claim_due_channels,
+    database_now,
     finish_poll,
     next_claimable_at,
     release_lease,
@@ -98,7 +99,7 @@ class Poller:
         config: PollerConfig,
         *,
         owner: str | None = None,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
     ) -> None:
@@ -107,7 +108,11 @@ class Poller:
         self._cipher = cipher
         self.config = config
         self.owner = owner or default_owner()
-        self._clock = clock
+        # The schedule (due times, leases) runs on the database's clock, since request_download
+        # sets due times with PostgreSQL's now(): a host clock behind it would delay requested polls.
+        # Tests drive `clock` instead. The host clock only stamps events and the order window.
+        self._schedule_clock = clock
+        self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
         self._wake = asyncio.Event()
@@ -136,8 +141,16 @@ class Poller:
                 return results
             results.extend(batch)
 
+    async def _now(self) -> datetime:
+        """The schedule's clock: the driven one in tests, else the database's."""
+        if self._schedule_clock is not None:
+            return self._schedule_clock()
+        return await database_now(self._pool)
+
     async def _claim(self, limit: int) -> list[ClaimedChannel]:
-        now = self._clock()
+        if limit <= 0:
+            return []
+        now = await self._now()
         lease_until = now + timedelta(seconds=self.config.lease_s)
         return await claim_due_channels(
             self._pool, owner=self.owner, now=now, lease_until=lease_until, limit=limit
@@ -182,7 +195,7 @@ class Poller:
             channel.access_token_encrypted,
             owner=self.owner,
             lease_s=self.config.lease_s,
-            clock=self._clock,
+            clock=self._schedule_clock,
             stopping=self._stopping,
             recheck_interval_s=self.config.recheck_interval_s,
         )
@@ -207,11 +220,13 @@ class Poller:
             )
             report = downloader.report
             await downloader.run()
-            if not report.weight_unit_known:
+            if not report.weight_unit_supported:
                 error = (
                     f"store weight unit {report.weight_units!r} is not supported "
                     "(Grams, Kilograms, Ounces or Pounds): orders are skipped until it is changed"
                 )
+            elif not report.weight_unit_known:
+                error = "the store reports no weight unit: orders are downloaded with weight_grams 0"
         except ChannelStoppedError as stopped:
             log.info("store_poll_stopped", store_hash=channel.store_hash, reason=str(stopped))
             await self._release(channel)
@@ -240,7 +255,7 @@ class Poller:
             with contextlib.suppress(*DATABASE_ERRORS):
                 await self._release(channel)
             return PollResult(channel.id, channel.store_hash, "failed", report, repr(failure))
-        now = self._clock()
+        now = await self._now()
         await self._finish(
             channel,
             next_at=self.next_download_at(now),
@@ -297,7 +312,7 @@ class Poller:
         next_at = await next_claimable_at(self._pool)
         if next_at is None:
             return self.config.idle_max_s
-        seconds = (next_at - self._clock()).total_seconds()
+        seconds = (next_at - await self._now()).total_seconds()
         return min(self.config.idle_max_s, max(0.05, seconds))
 
     async def _wait(

@@ -7,16 +7,16 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher, TokenDecryptionError
-from common.events import utc_now
 
-from status_writer.db.leases import acquire_lease, release_lease, select_due_channels
+from status_writer.db.leases import acquire_lease, database_now, release_lease, select_due_channels
 from status_writer.db.writeback import (
     load_due_despatches,
     load_flush_channel,
@@ -24,7 +24,7 @@ from status_writer.db.writeback import (
     sweep_toggled_off,
 )
 from status_writer.metrics import FLUSH_DURATION, REQUESTS_PER_WRITTEN, bigcommerce_requests_sent
-from status_writer.store_flush import Clock, FlushPolicy, StoreFlush, StoreReport
+from status_writer.store_flush import FlushPolicy, StoreFlush, StoreReport
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,7 @@ class Flusher:
         policy: FlushPolicy,
         concurrency: int = 8,
         holder: str | None = None,
-        clock: Clock = utc_now,
+        clock: Callable[[], datetime] | None = None,
         batch_limit: int = 1000,
     ) -> None:
         self._pool = pool
@@ -77,9 +77,18 @@ class Flusher:
         self._policy = policy
         self._concurrency = concurrency
         self.holder = holder or default_holder()
+        # Due times are stamped by PostgreSQL's now() on ingest, so they are compared on the
+        # database's clock: a host clock behind it would leave a fresh despatch for a later flush.
+        # Tests drive `clock` instead.
         self._clock = clock
         self._batch_limit = batch_limit
         self.stopping = asyncio.Event()
+
+    async def now(self) -> datetime:
+        """The clock of due times and leases: the driven one in tests, else the database's."""
+        if self._clock is not None:
+            return self._clock()
+        return await database_now(self._pool)
 
     def stop(self) -> None:
         """Finish the order in hand in every store, then end the flush (the service's SIGTERM path)."""
@@ -93,7 +102,7 @@ class Flusher:
         swept = await sweep_toggled_off(self._pool)
         if swept:
             log.info("despatches_not_written", count=swept, reason="mark orders as despatched is off")
-        channel_ids = await select_due_channels(self._pool, self._clock())
+        channel_ids = await select_due_channels(self._pool, await self.now())
         limit = asyncio.Semaphore(self._concurrency)
 
         async def one(channel_id: uuid.UUID) -> None:
@@ -105,6 +114,11 @@ class Flusher:
                 except (OSError, asyncpg.PostgresError, TimeoutError) as error:
                     # the store's lease expires and another flush takes it over; nothing half-recorded
                     log.error("store_flush_failed", channel_id=str(channel_id), error=repr(error))
+                    return
+                except Exception:
+                    # one store's unexpected failure must not end the flush of the others; its
+                    # despatches stay due (or 'posting', reconciled) for the next flush
+                    log.exception("store_flush_crashed", channel_id=str(channel_id))
                     return
                 if result is not None:
                     report.add(*result)
@@ -126,7 +140,7 @@ class Flusher:
         return report
 
     async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
-        now = self._clock()
+        now = await self.now()
         expires_at = now + timedelta(seconds=self._policy.lease_s)
         if not await acquire_lease(self._pool, channel_id, self.holder, now=now, expires_at=expires_at):
             return None  # another replica is flushing this store
@@ -159,14 +173,14 @@ class Flusher:
             api,
             channel,
             holder=self.holder,
-            clock=self._clock,
+            clock=self.now,
             policy=self._policy,
             stopping=self.stopping,
         )
         seen: set[int] = set()
         completed = True
         while True:
-            due = await load_due_despatches(self._pool, channel_id, self._clock(), self._batch_limit)
+            due = await load_due_despatches(self._pool, channel_id, await self.now(), self._batch_limit)
             fresh = [d for d in due if d.id not in seen]
             if not fresh:
                 break

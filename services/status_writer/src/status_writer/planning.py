@@ -59,9 +59,35 @@ def shippable_lines(products: Iterable[OrderProduct]) -> dict[int, OrderProduct]
     return {p.id: p for p in products if p.type == "physical" and p.order_pickup_method_id == 0}
 
 
-def units_unshipped(lines: dict[int, OrderProduct]) -> dict[int, int]:
-    """Units of each line neither shipped nor refunded."""
-    return {pid: max(0, p.quantity - p.quantity_shipped - p.quantity_refunded) for pid, p in lines.items()}
+def lacks_address(products: Iterable[OrderProduct]) -> bool:
+    """Whether a line that ships names no shipping address (order_address_id absent or 0)."""
+    return any(p.order_address_id == 0 for p in shippable_lines(products).values())
+
+
+def with_only_address(products: Sequence[OrderProduct], address_ids: Sequence[int]) -> list[OrderProduct]:
+    """Lines without an address ship to the order's address when it has exactly one."""
+    if len(address_ids) != 1:
+        return list(products)
+    only = address_ids[0]
+    return [
+        p.model_copy(update={"order_address_id": only}) if p.order_address_id == 0 else p for p in products
+    ]
+
+
+def units_unshipped(lines: dict[int, OrderProduct], shipments: Sequence[Shipment] = ()) -> dict[int, int]:
+    """Units of each line neither shipped nor refunded.
+
+    Shipped is the larger of the line's `quantity_shipped` and the units in the order's shipments:
+    they normally agree, but a shipment the line's count does not reflect yet still counts.
+    """
+    in_shipments: dict[int, int] = {}
+    for shipment in shipments:
+        for item in shipment.items:
+            in_shipments[item.order_product_id] = in_shipments.get(item.order_product_id, 0) + item.quantity
+    return {
+        pid: max(0, p.quantity - max(p.quantity_shipped, in_shipments.get(pid, 0)) - p.quantity_refunded)
+        for pid, p in lines.items()
+    }
 
 
 def find_match(body: NewShipment, shipments: Sequence[Shipment]) -> Shipment | None:
@@ -107,7 +133,7 @@ def plan_order(
     """
     plan = OrderPlan(order_id=order_id)
     lines = shippable_lines(products)
-    left = units_unshipped(lines)
+    left = units_unshipped(lines, shipments)
     addresses = {p.order_address_id for p in lines.values()}
     buckets: dict[tuple[int, str], _Bucket] = {}
     for despatch in despatches:

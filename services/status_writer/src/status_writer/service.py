@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from types import TracebackType
 
@@ -24,13 +26,38 @@ from status_writer.store_flush import FlushPolicy
 log = structlog.get_logger(__name__)
 
 
-class FlushLoop:
-    """Calls `flush_once` now and then every interval; on exit lets the flush in hand finish or abandons it."""
+Wait = Callable[[asyncio.Event, float], Awaitable[None]]
 
-    def __init__(self, flusher: Flusher, interval_s: float, *, grace_s: float) -> None:
+
+async def wait_or_stop(stopping: asyncio.Event, timeout_s: float) -> None:
+    """Return after `timeout_s`, or at once when `stopping` is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout_s)
+
+
+class FlushLoop:
+    """Calls `flush_once` now and then every interval; on exit lets the flush in hand finish or abandons it.
+
+    Flushes start on a fixed schedule (start, start + interval, ...), not an interval after the
+    previous one ended, so the period does not drift by each flush's duration: a despatch that
+    arrives after a flush has read its store is written by the next one, at most one interval later.
+    A flush that outlasts the interval is followed by the next at once.
+    """
+
+    def __init__(
+        self,
+        flusher: Flusher,
+        interval_s: float,
+        *,
+        grace_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Wait = wait_or_stop,
+    ) -> None:
         self._flusher = flusher
         self._interval_s = interval_s
         self._grace_s = grace_s
+        self._clock = clock
+        self._wait = wait
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> FlushLoop:
@@ -55,14 +82,20 @@ class FlushLoop:
 
     async def _run(self) -> None:
         stopping = self._flusher.stopping
+        due = self._clock()
         while not stopping.is_set():
             try:
                 await self._flusher.flush_once()
             except Exception:
                 # a failed flush leaves despatches due; the next one retries them
                 log.exception("flush_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self._interval_s)
+            due += self._interval_s
+            now = self._clock()
+            if due < now:
+                # overran: flush again at once and count the schedule from here
+                log.warning("flush_overran_interval", interval_s=self._interval_s, late_s=round(now - due, 3))
+                due = now
+            await self._wait(stopping, due - now)
 
 
 async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec | None = None) -> None:

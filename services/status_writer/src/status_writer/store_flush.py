@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -21,18 +21,20 @@ from common.bigcommerce.errors import (
     Unavailable,
 )
 from common.db.channels import mark_reauthorization_required
+from pydantic import ValidationError
 
 from status_writer.db.leases import renew_lease
 from status_writer.db.writeback import DueDespatch, FlushChannel, Settlement, mark_posting, settle
 from status_writer.metrics import DESPATCHES_DEFERRED, DESPATCHES_FAILED, DESPATCHES_WRITTEN
-from status_writer.planning import OrderPlan, fully_shipped, plan_order
+from status_writer.planning import OrderPlan, fully_shipped, lacks_address, plan_order, with_only_address
 
 log = structlog.get_logger(__name__)
 
 STATUS_SHIPPED = 2
 STATUS_COMPLETED = 10
 TARGET_STATUS = {"completed": STATUS_COMPLETED, "shipped": STATUS_SHIPPED}
-Clock = Callable[[], datetime]
+Clock = Callable[[], Awaitable[datetime]]
+"""The flush's clock (the database's in production), awaited."""
 
 
 class StopStore(Exception):  # a control-flow signal, not an error of the caller
@@ -118,7 +120,7 @@ class StoreFlush:
         return True
 
     async def _renew(self) -> bool:
-        now = self._clock()
+        now = await self._clock()
         assert self._channel.access_token_encrypted is not None
         return await renew_lease(
             self._pool,
@@ -132,6 +134,10 @@ class StoreFlush:
     async def _write_order(self, order_id: int, despatches: list[DueDespatch]) -> None:
         try:
             products = await self._api.list_order_products(order_id)
+            if lacks_address(products):
+                # a shipment must name its address: read it (one more request, only in this case)
+                addresses = await self._api.list_shipping_addresses(order_id)
+                products = with_only_address(products, [a.id for a in addresses])
             shipments = await self._api.list_shipments(order_id)
         except NotFound:
             await self._settle_all(despatches, "failed", f"order {order_id} was not found in BigCommerce")
@@ -149,7 +155,9 @@ class StoreFlush:
         if attempt.stop is None and self._should_set_status(plan, attempt):
             try:
                 status_note = await self._set_status(order_id)
-            except (Unavailable, MissingScope, ReauthorizationRequired) as error:
+            except BigCommerceError as error:
+                # any other failure (401, 403, unavailable, an unexpected answer): the shipments
+                # stand; the status is set by the next flush, which reconciles them first
                 attempt.stop = await self._classify_stop(error)
         await self._record(plan, despatches, attempt, status_note)
         if attempt.stop is not None:
@@ -167,6 +175,10 @@ class StoreFlush:
             except BigCommerceError as error:
                 # the request may have been applied: its despatches stay 'posting' and are reconciled
                 attempt.stop = await self._classify_stop(error)
+                return attempt
+            except ValidationError:
+                # created, but the answer is unreadable: reconciled against the order's shipments next time
+                attempt.stop = StopStore("BigCommerce answered a shipment with a body that cannot be read")
                 return attempt
             else:
                 attempt.shipment_ids[index] = created.id
@@ -208,7 +220,8 @@ class StoreFlush:
     async def _record(
         self, plan: OrderPlan, despatches: list[DueDespatch], attempt: _Attempt, status_note: str | None
     ) -> None:
-        now = self._clock()
+        # the clock is read only when something is deferred (in production it is a query)
+        now = await self._clock() if attempt.stop is not None else None
         by_id = {d.id: d for d in despatches}
         settlements: list[Settlement] = []
         for resolved in plan.resolved:
@@ -235,8 +248,9 @@ class StoreFlush:
         self._count(plan.order_id, settlements)
 
     def _deferral(
-        self, despatch: DueDespatch, reason: str, now: datetime, *, posting: bool = False
+        self, despatch: DueDespatch, reason: str, now: datetime | None, *, posting: bool = False
     ) -> Settlement:
+        assert now is not None  # read by the caller whenever it defers
         # a despatch with a recorded request keeps it: it is matched against the order's shipments next time
         state: Literal["posting", "pending"] = "posting" if posting or despatch.request else "pending"
         return Settlement(
@@ -244,7 +258,7 @@ class StoreFlush:
         )
 
     async def _defer(self, despatches: list[DueDespatch], reason: str) -> None:
-        now = self._clock()
+        now = await self._clock()
         settlements = [self._deferral(d, reason, now) for d in despatches]
         await settle(self._pool, settlements)
         self._count(despatches[0].order_id, settlements)

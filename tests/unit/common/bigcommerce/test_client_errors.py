@@ -85,7 +85,19 @@ async def test_requests_carry_token_accept_and_client_headers(
     assert put.method == "PUT"
     assert put.headers["Content-Type"] == "application/json"
     assert put.body == {"status_id": 2}  # nothing else: a PUT with products has side effects
+    assert order is not None
     assert order.id == 101
+
+
+@pytest.mark.parametrize(("status", "body"), [(200, {}), (200, {"data": "ok"}), (204, None)])
+async def test_a_status_change_answered_without_a_readable_order_still_succeeds(
+    serve: Serve, make_client: MakeClient, request_log: RequestLog, status: int, body: object
+) -> None:
+    url = await serve(scripted_app(request_log, "/v2/orders/101", [(status, body)]))
+    api = make_client(url).store(STORE, TOKEN)
+
+    assert await api.update_order_status(101, 10) is None
+    assert request_log.seen[0].body == {"status_id": 10}
 
 
 async def test_no_client_header_without_client_id(

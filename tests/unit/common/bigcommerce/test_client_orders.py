@@ -113,6 +113,43 @@ async def test_no_orders_at_all_is_a_204_on_the_first_page(
     assert len(request_log.seen) == 1
 
 
+async def test_listed_orders_yield_a_malformed_row_and_carry_on_across_pages(
+    serve: Serve, make_client: MakeClient, request_log: RequestLog
+) -> None:
+    orders = [make_order(i, BASE + timedelta(seconds=i)) for i in range(1, 301)]
+    orders[4]["is_deleted"] = "sometimes"  # row of order 5: does not parse
+    url = await serve(orders_app(request_log, orders))
+    api = make_client(url).store(STORE, TOKEN)
+
+    rows = [r async for r in api.iter_listed_orders(status_id=9, min_date_created=BASE)]
+
+    assert [r.order_id for r in rows] == list(range(1, 301))
+    [bad] = [r for r in rows if r.order is None]
+    assert bad.order_id == 5
+    assert bad.error is not None
+    assert "is_deleted" in bad.error
+    assert [s.query["page"] for s in request_log.seen] == ["1", "2"]
+
+
+async def test_a_server_that_ignores_page_does_not_loop_forever(
+    serve: Serve, make_client: MakeClient, request_log: RequestLog
+) -> None:
+    orders = [make_order(i, BASE) for i in range(1, 251)]  # exactly one full page
+
+    async def same_page(request: web.Request) -> web.Response:
+        await request_log.note(request)
+        return web.json_response(orders)
+
+    app = web.Application()
+    app.router.add_get(f"/stores/{STORE}/v2/orders", same_page)
+    api = make_client(await serve(app)).store(STORE, TOKEN)
+
+    got = [o.id async for o in api.iter_orders(status_id=9, min_date_created=BASE)]
+
+    assert got == list(range(1, 251))
+    assert [s.query["page"] for s in request_log.seen] == ["1", "2"]
+
+
 async def test_orders_are_parsed_into_typed_models(
     serve: Serve, make_client: MakeClient, request_log: RequestLog
 ) -> None:

@@ -183,3 +183,69 @@ async def test_endless_429s_give_up_as_unavailable(
 
     assert raised.value.status == 429
     assert calls == 4  # the first plus 3 re-sends after waiting
+
+
+# The docs' example headers (api-rate-limits page), as a fake that copies them sends them on every response.
+STATIC_EXAMPLE = {
+    "X-Rate-Limit-Requests-Left": "6",
+    "X-Rate-Limit-Requests-Quota": "25",
+    "X-Rate-Limit-Time-Reset-Ms": "3000",
+    "X-Rate-Limit-Time-Window-Ms": "5000",
+}
+
+
+async def never(seconds: float) -> None:
+    """A sleep that outlasts any test: a request that waits on it never goes."""
+    await asyncio.sleep(3600)
+
+
+def time_app(clock: FakeClock, headers: dict[str, str]) -> web.Application:
+    async def handle(request: web.Request) -> web.Response:
+        clock.now += 0.01  # each request takes a little time
+        return web.json_response({"time": 1529512970}, headers=headers)
+
+    app = web.Application()
+    app.router.add_get(f"/stores/{STORE}/v2/time", handle)
+    return app
+
+
+@pytest.mark.parametrize("headers", [STATIC_EXAMPLE, {}], ids=["static-example-headers", "no-headers"])
+async def test_a_fake_with_static_or_no_rate_limit_headers_is_never_waited_on(
+    serve: Serve, make_client: MakeClient, clock: FakeClock, headers: dict[str, str]
+) -> None:
+    url = await serve(time_app(clock, headers))
+    # the default reserve of 5 for other apps, and a sleep that would hang the test if used
+    limiters = RateLimiterRegistry(reserve=5, clock=clock, sleep=never)
+    api = make_client(url, limiters=limiters).store(STORE, TOKEN)
+
+    async def one_by_one() -> list[object]:
+        return [await api.get_time() for _ in range(30)]
+
+    sequential = await asyncio.wait_for(one_by_one(), 20)
+    concurrent = await asyncio.wait_for(asyncio.gather(*(api.get_time() for _ in range(30))), 20)
+
+    assert len(sequential) == len(concurrent) == 30
+
+
+async def test_a_429_with_only_a_standard_retry_after_is_honoured(
+    serve: Serve, make_client: MakeClient, clock: FakeClock
+) -> None:
+    calls = 0
+
+    async def limited_once(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return web.Response(status=429, headers={"Retry-After": "7"})
+        return web.json_response({"time": 1529512970})
+
+    app = web.Application()
+    app.router.add_get(f"/stores/{STORE}/v2/time", limited_once)
+    url = await serve(app)
+    limiters = RateLimiterRegistry(clock=clock, sleep=clock.sleep, backoff_base_s=0.25)
+    api = make_client(url, limiters=limiters).store(STORE, TOKEN)
+
+    await api.get_time()
+
+    assert calls == 2
+    assert clock.slept == [7.0]

@@ -4,6 +4,7 @@ from common.bigcommerce.client import (
     DEFAULT_TIMEOUT,
     MAX_PAGE_SIZE,
     BigCommerceClient,
+    ListedOrder,
     StoreApi,
     format_filter_date,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "GrantUser",
     "Hook",
     "InvalidRequest",
+    "ListedOrder",
     "MissingScope",
     "NewShipment",
     "NewShipmentItem",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Literal
 
 import aiohttp
-from pydantic import SecretStr
+import structlog
+from pydantic import SecretStr, ValidationError
 
 from common.bigcommerce.errors import BigCommerceError
 from common.bigcommerce.models import (
@@ -24,6 +26,8 @@ from common.bigcommerce.models import (
 from common.bigcommerce.pacing import RateLimiterRegistry
 from common.bigcommerce.retry import RetryPolicy
 from common.bigcommerce.transport import Params, Reply, StoreTransport
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)
 MAX_PAGE_SIZE = 250  # the documented maximum for bulk endpoints; more answers 413 (reference §4.1)
@@ -121,20 +125,36 @@ class StoreApi:
         Raises:
             ValueError: `min_date_created` is naive, or `limit` is outside 1..250.
         """
-        params: dict[str, str | int] = {
-            "status_id": status_id,
-            "min_date_created": format_filter_date(min_date_created, date_style),
-            "sort": sort,
-        }
-        if include_consignments:
-            params["include"] = "consignments.line_items"
-            params["consignment_structure"] = "object"
-        _check_limit(limit)  # here, so a bad call fails before the first iteration
+        params = _order_filter(status_id, min_date_created, limit, sort, include_consignments, date_style)
         return self._orders(params, limit)
 
     async def _orders(self, params: Params, limit: int) -> AsyncIterator[Order]:
         async for row in self._v2_rows("/v2/orders", params, limit):
             yield Order.model_validate(row)
+
+    def iter_listed_orders(
+        self,
+        *,
+        status_id: int,
+        min_date_created: datetime,
+        limit: int = MAX_PAGE_SIZE,
+        sort: str = "id:asc",
+        include_consignments: bool = False,
+        date_style: DateStyle = "iso",
+    ) -> AsyncIterator[ListedOrder]:
+        """Like `iter_orders`, but a row that does not parse is yielded as such, not raised.
+
+        One malformed order must not hide the rest of the store's orders from a poll.
+
+        Raises:
+            ValueError: `min_date_created` is naive, or `limit` is outside 1..250.
+        """
+        params = _order_filter(status_id, min_date_created, limit, sort, include_consignments, date_style)
+        return self._listed_orders(params, limit)
+
+    async def _listed_orders(self, params: Params, limit: int) -> AsyncIterator[ListedOrder]:
+        async for row in self._v2_rows("/v2/orders", params, limit):
+            yield ListedOrder.parse(row)
 
     async def get_order(self, order_id: int, *, include_consignments: bool = False) -> Order:
         """`GET /v2/orders/{id}`."""
@@ -175,12 +195,19 @@ class StoreApi:
             find_existing=find_existing,
         )
 
-    async def update_order_status(self, order_id: int, status_id: int) -> Order:
-        """Set the order's status; the body holds only `status_id` (reference §5.4)."""
+    async def update_order_status(self, order_id: int, status_id: int) -> Order | None:
+        """Set the order's status; the body holds only `status_id` (reference §5.4).
+
+        Returns the updated order, or None when the 2xx answer carries no order we can read:
+        the status change succeeded either way, and nothing depends on the echo.
+        """
         reply = await self._t.call(
             "PUT", f"/v2/orders/{int(order_id)}", body={"status_id": int(status_id)}, write=True
         )
-        return Order.model_validate(self._object(reply))
+        try:
+            return Order.model_validate(reply.json())
+        except (ValueError, ValidationError):
+            return None
 
     async def list_hooks(self) -> list[Hook]:
         """Every webhook this app has on the store (v3, all pages)."""
@@ -248,6 +275,7 @@ class StoreApi:
         """Rows of a paginated v2 list; it ends on 204 (no body) or a page shorter than `limit`."""
         _check_limit(limit)
         page = 1
+        previous: list[Any] | None = None
         while True:
             reply = await self._t.call("GET", path, params={**params, "page": page, "limit": limit})
             if reply.status == 204 or not reply.body:
@@ -255,10 +283,16 @@ class StoreApi:
             rows = self._decode(reply)
             if not isinstance(rows, list):
                 raise self._unexpected(reply, "a JSON array")
+            if rows == previous:
+                # a server that ignores `page` answers the same page again: without this the
+                # listing would never end
+                log.warning("bigcommerce_page_repeated", store_hash=self.store_hash, path=path, page=page)
+                return
             for row in rows:
                 yield row
             if len(rows) < limit:
                 return
+            previous = rows
             page += 1
 
     def _decode(self, reply: Reply) -> Any:
@@ -298,6 +332,56 @@ class StoreApi:
             path=reply.path,
             status=reply.status,
         )
+
+
+@dataclass(frozen=True)
+class ListedOrder:
+    """One row of an order list: the order, or why it could not be read."""
+
+    order: Order | None
+    # the row's id when it has a usable one, also for a row that failed to parse
+    order_id: int | None
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, row: Any) -> ListedOrder:
+        """Validate one row; never raises."""
+        raw_id = row.get("id") if isinstance(row, dict) else None
+        try:
+            order_id: int | None = int(raw_id) if raw_id is not None else None
+        except (TypeError, ValueError):
+            order_id = None
+        try:
+            order = Order.model_validate(row)
+        except ValidationError as error:
+            return cls(None, order_id, _first_problem(error))
+        return cls(order, order.id)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "order"
+    return f"{where}: {first['msg']}"
+
+
+def _order_filter(
+    status_id: int,
+    min_date_created: datetime,
+    limit: int,
+    sort: str,
+    include_consignments: bool,
+    date_style: DateStyle,
+) -> dict[str, str | int]:
+    params: dict[str, str | int] = {
+        "status_id": status_id,
+        "min_date_created": format_filter_date(min_date_created, date_style),
+        "sort": sort,
+    }
+    if include_consignments:
+        params["include"] = "consignments.line_items"
+        params["consignment_structure"] = "object"
+    _check_limit(limit)  # here, so a bad call fails before the first iteration
+    return params
 
 
 def _check_limit(limit: int) -> None:

@@ -37,17 +37,42 @@ def _parse_optional_bc_datetime(value: Any) -> Any:
 
 
 def _none_as_empty(value: Any) -> Any:
-    # Address fields arrive as null or numbers (zip, phone) in some stores.
-    if value is None:
+    # Address fields arrive as null or numbers (zip, phone) in some stores, and PHP-built
+    # payloads may send false for an empty value.
+    if value is None or value is False:
         return ""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     return value
 
 
+def _none_as_zero(value: Any) -> Any:
+    # Counts, ids and amounts we do not strictly need arrive as null or "" in some payloads.
+    return 0 if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _none_as_false(value: Any) -> Any:
+    return False if value is None or value == "" else value
+
+
+def _none_as_empty_object(value: Any) -> Any:
+    # an absent address is null, [] (PHP's empty array) or {} depending on the serializer
+    return {} if value is None or value == [] or value == "" else value
+
+
+def _none_as_empty_list(value: Any) -> Any:
+    return [] if value is None or value == "" else value
+
+
 UtcDatetime = Annotated[datetime, BeforeValidator(_parse_bc_datetime)]
 OptionalUtcDatetime = Annotated[datetime | None, BeforeValidator(_parse_optional_bc_datetime)]
 Text = Annotated[str, BeforeValidator(_none_as_empty)]
+Count = Annotated[int, BeforeValidator(_none_as_zero)]
+"""An integer that may arrive as null, "" or a numeric string (0 for the first two)."""
+Amount = Annotated[Decimal, BeforeValidator(_none_as_zero)]
+"""A decimal sent as a string ("54.0000") or a number; null or "" read as 0."""
+Flag = Annotated[bool, BeforeValidator(_none_as_false)]
+OptionalId = Annotated[int | None, BeforeValidator(_empty_as_none)]
 
 
 class _Model(BaseModel):
@@ -58,7 +83,8 @@ class _Model(BaseModel):
 class StoreInfo(_Model):
     """`GET /v2/store`: the store's identity, country, units and plan."""
 
-    id: str
+    # the store hash; not needed by the connector, so a number or absence is tolerated
+    id: Text = ""
     name: Text = ""
     domain: Text = ""
     secure_url: Text = ""
@@ -69,7 +95,7 @@ class StoreInfo(_Model):
     dimension_units: Text = ""
     plan_name: Text = ""
     plan_level: Text = ""
-    store_id: int | None = None
+    store_id: OptionalId = None
 
 
 class Address(_Model):
@@ -93,24 +119,24 @@ class ShippingAddress(Address):
     """`GET /v2/orders/{id}/shipping_addresses`: one consignment's address; `id` is `order_address_id`."""
 
     id: int
-    order_id: int
+    order_id: Count = 0
     shipping_method: Text = ""
-    items_total: int = 0
-    items_shipped: int = 0
+    items_total: Count = 0
+    items_shipped: Count = 0
 
 
 class ConsignmentLineItem(_Model):
     """A line of an expanded shipping consignment."""
 
     id: int
-    order_id: int | None = None
-    product_id: int | None = None
-    variant_id: int | None = None
+    order_id: OptionalId = None
+    product_id: OptionalId = None
+    variant_id: OptionalId = None
     name: Text = ""
     sku: Text = ""
     type: Text = ""
-    quantity: int = 0
-    quantity_shipped: int = 0
+    quantity: Count = 0
+    quantity_shipped: Count = 0
 
 
 class ShippingConsignment(Address):
@@ -118,15 +144,19 @@ class ShippingConsignment(Address):
 
     id: int
     shipping_method: Text = ""
-    items_total: int = 0
-    items_shipped: int = 0
-    line_items: list[ConsignmentLineItem] = Field(default_factory=list)
+    items_total: Count = 0
+    items_shipped: Count = 0
+    line_items: Annotated[list[ConsignmentLineItem], BeforeValidator(_none_as_empty_list)] = Field(
+        default_factory=list
+    )
 
 
 class Consignments(_Model):
     """An order's expanded consignments; only shipping consignments matter to the connector."""
 
-    shipping: list[ShippingConsignment] = Field(default_factory=list)
+    shipping: Annotated[list[ShippingConsignment], BeforeValidator(_none_as_empty_list)] = Field(
+        default_factory=list
+    )
 
 
 def _expanded_consignments(value: Any) -> Any:
@@ -146,61 +176,74 @@ class Order(_Model):
     status_id: int
     status: Text = ""
     date_created: UtcDatetime
-    date_modified: UtcDatetime
+    # absent only in minimal payloads: then the order counts as unchanged since it was created
+    date_modified: OptionalUtcDatetime = None
     date_shipped: OptionalUtcDatetime = None
-    order_is_digital: bool = False
-    is_deleted: bool = False
+    order_is_digital: Flag = False
+    is_deleted: Flag = False
     currency_code: Text = ""
-    subtotal_inc_tax: Decimal = Decimal(0)
-    shipping_cost_inc_tax: Decimal = Decimal(0)
-    total_inc_tax: Decimal = Decimal(0)
+    subtotal_inc_tax: Amount = Decimal(0)
+    shipping_cost_inc_tax: Amount = Decimal(0)
+    total_inc_tax: Amount = Decimal(0)
     customer_message: Text = ""
-    billing_address: Address = Field(default_factory=Address)
-    items_total: int = 0
-    items_shipped: int = 0
-    shipping_address_count: int = 0
+    billing_address: Annotated[Address, BeforeValidator(_none_as_empty_object)] = Field(
+        default_factory=Address
+    )
+    items_total: Count = 0
+    items_shipped: Count = 0
+    shipping_address_count: Count = 0
     consignments: Annotated[Consignments | None, BeforeValidator(_expanded_consignments)] = None
+
+    @property
+    def modified_at(self) -> datetime:
+        """When the order last changed: `date_modified`, else `date_created`."""
+        return self.date_modified or self.date_created
 
 
 class OrderProduct(_Model):
     """`GET /v2/orders/{id}/products`: an order line; `id` is the `order_product_id` of shipments."""
 
     id: int
-    order_id: int
-    product_id: int = 0
-    variant_id: int | None = None
-    order_address_id: int = 0
+    order_id: Count = 0
+    # 0 for a custom product (no catalog product), like BigCommerce itself sends
+    product_id: Count = 0
+    # absent or null on custom products and products without variants
+    variant_id: OptionalId = None
+    # 0 when absent: resolved against the order's only shipping address by the callers
+    order_address_id: Count = 0
     name: Text = ""
     sku: Text = ""
-    type: Text = "physical"
-    quantity: int
-    quantity_shipped: int = 0
-    quantity_refunded: int = 0
-    price_inc_tax: Decimal = Decimal(0)
+    type: Annotated[str, BeforeValidator(_line_type)] = "physical"
+    quantity: Count
+    quantity_shipped: Count = 0
+    quantity_refunded: Count = 0
+    price_inc_tax: Amount = Decimal(0)
     # In the store's weight_units; v2 sends it as a string or a number.
-    weight: Decimal = Decimal(0)
-    order_pickup_method_id: int = 0
+    weight: Amount = Decimal(0)
+    order_pickup_method_id: Count = 0
 
-    @field_validator("variant_id", mode="before")
-    @classmethod
-    def _empty_variant_is_none(cls, value: Any) -> Any:
-        return _empty_as_none(value)
+
+def _line_type(value: Any) -> Any:
+    # "physical" | "digital" | "giftcertificate"; a line without a type is a parcel line
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "physical"
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class ShipmentItem(_Model):
     """One line of a shipment: the order line id and the quantity shipped."""
 
     order_product_id: int
-    product_id: int | None = None
-    quantity: int
+    product_id: OptionalId = None
+    quantity: Count
 
 
 class Shipment(_Model):
     """`GET|POST /v2/orders/{id}/shipments`: a shipment of some lines to one address."""
 
     id: int
-    order_id: int
-    order_address_id: int
+    order_id: Count = 0
+    order_address_id: Count = 0
     date_created: OptionalUtcDatetime = None
     tracking_number: Text = ""
     shipping_provider: Text = ""
@@ -210,7 +253,7 @@ class Shipment(_Model):
     generated_tracking_link: Text = ""
     comments: Text = ""
     # One report says list results can lack items (reference §5.3): default to none.
-    items: list[ShipmentItem] = Field(default_factory=list)
+    items: Annotated[list[ShipmentItem], BeforeValidator(_none_as_empty_list)] = Field(default_factory=list)
 
 
 class NewShipmentItem(_Model):

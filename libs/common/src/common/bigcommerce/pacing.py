@@ -90,10 +90,28 @@ class RateLimiter:
                     left=self.left,
                     wait_s=round(self.reset_at - now, 3),
                 )
-                await self._sleep(self.reset_at - now)
+                await self._until_reset_or_news(self.reset_at - now)
             self.in_flight += 1
             if self.left is not None:
                 self.left -= 1
+
+    async def _until_reset_or_news(self, seconds: float) -> None:
+        """Sleep until the window resets, or less if a response in flight tells us more first.
+
+        A response may report more requests left than we counted down to (another window, or a
+        server whose figures do not count down): waiting out the whole window would be needless.
+        """
+        self._changed.clear()
+        if self.in_flight == 0:  # no response can come: nothing to learn before the reset
+            await self._sleep(seconds)
+            return
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        news = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({sleeper, news}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            news.cancel()
 
     def _roll(self, now: float) -> None:
         """The window we knew is over: guess the new one until a response tells."""
@@ -128,8 +146,11 @@ class RateLimiter:
         reset_at = now + (reset_ms / 1000 if reset_ms is not None else _UNKNOWN_RESET_S)
         # Requests still in flight may not be counted yet in this response's figure.
         estimate = left - self.in_flight
-        if self.left is None or self._guessed or now >= self.reset_at or estimate < self.left:
-            # Within one window the count only goes down, so a higher figure is a stale response.
+        newer_window = reset_at > self.reset_at
+        if self.left is None or self._guessed or now >= self.reset_at or estimate < self.left or newer_window:
+            # Within one window the count only goes down, so a higher figure with the same reset is
+            # a stale response. A later reset is a newer window (or a server whose figures never
+            # count down): its figure is taken, else we would wait out windows that are not there.
             self.left = estimate
             self.reset_at = reset_at
             self._guessed = False
@@ -139,6 +160,9 @@ class RateLimiter:
         self._consecutive_429 += 1
         reset_ms = _header_int(headers, "x-rate-limit-time-reset-ms")
         retry_after_s = _header_int(headers, "x-retry-after")
+        if retry_after_s is None:
+            # BigCommerce documents X-Retry-After only; a standard Retry-After (seconds) is honoured too
+            retry_after_s = _header_int(headers, "retry-after")
         # Repeated 429s back off further, from the second one on.
         repeat = self._consecutive_429 - 1
         penalty = 0.0 if repeat == 0 else self._backoff(repeat)

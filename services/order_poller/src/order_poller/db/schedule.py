@@ -85,8 +85,9 @@ class LeaseState(BaseModel):
 
 # Renewing and re-reading status and token in one statement: a disconnect (token erased) or an
 # uninstall stops the poll at its next check.
+# Without an explicit end the lease runs `lease_s` from the database's clock, like the claims.
 RENEW_LEASE = """
-UPDATE channels SET poll_lease_until = $3
+UPDATE channels SET poll_lease_until = COALESCE($3::timestamptz, now() + make_interval(secs => $4))
  WHERE id = $1 AND poll_lease_owner = $2
 RETURNING status, access_token_encrypted
 """
@@ -97,10 +98,11 @@ async def renew_lease(
     channel_id: uuid.UUID,
     *,
     owner: str,
-    lease_until: datetime,
+    lease_until: datetime | None = None,
+    lease_s: float = 300.0,
 ) -> LeaseState:
     """Extend our lease; `held` is False when another replica took it over or the channel is gone."""
-    row = await conn.fetchrow(RENEW_LEASE, channel_id, owner, lease_until)
+    row = await conn.fetchrow(RENEW_LEASE, channel_id, owner, lease_until, lease_s)
     if row is None:
         return LeaseState(held=False)
     return LeaseState(held=True, **dict(row))
@@ -170,6 +172,12 @@ SELECT min(COALESCE(GREATEST(next_download_at, poll_lease_until), 'epoch'::times
 async def next_claimable_at(conn: asyncpg.Connection | asyncpg.Pool) -> datetime | None:
     """When the next channel becomes claimable; a past time means now, None means no channel."""
     value: datetime | None = await conn.fetchval(NEXT_CLAIMABLE_AT)
+    return value
+
+
+async def database_now(conn: asyncpg.Connection | asyncpg.Pool) -> datetime:
+    """PostgreSQL's clock: the one `request_download` sets due times with (now())."""
+    value: datetime = await conn.fetchval("SELECT now()")
     return value
 
 

@@ -81,3 +81,9 @@ RELEASE_LEASE = "DELETE FROM status_writer_leases WHERE channel_id = $1 AND hold
 async def release_lease(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, holder: str) -> None:
     """Give the store back at once (only if this holder still has it)."""
     await conn.execute(RELEASE_LEASE, channel_id, holder)
+
+
+async def database_now(conn: asyncpg.Connection | asyncpg.Pool) -> datetime:
+    """PostgreSQL's clock: the one despatches are stamped due with (now() on ingest)."""
+    value: datetime = await conn.fetchval("SELECT now()")
+    return value
