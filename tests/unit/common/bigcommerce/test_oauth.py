@@ -84,6 +84,18 @@ async def test_an_old_style_grant_without_owner_or_account_is_accepted(
     assert grant.account_uuid is None
 
 
+async def test_a_grant_without_context_or_scope_is_for_what_was_asked(
+    serve: Serve, session: Any, request_log: RequestLog
+) -> None:
+    minimal = {k: v for k, v in GRANT.items() if k not in ("context", "scope")}
+    url = await serve(login_app(request_log, 201, minimal))
+
+    grant = await exchange(session, url)
+
+    assert grant.store_hash == "g5cd38"
+    assert grant.scope == {"store_v2_orders", "store_v2_information_read_only"}
+
+
 @pytest.mark.parametrize(
     ("status", "body", "message"),
     [
@@ -91,6 +103,7 @@ async def test_an_old_style_grant_without_owner_or_account_is_accepted(
         (401, [{"status": 401, "message": "Invalid client_secret " + SECRET}], "Invalid client_secret"),
         (500, "<html>Oops</html>", "Oops"),
         (200, {"access_token": "x"}, "unexpected token response"),
+        (200, "not json at all", "not JSON"),
     ],
 )
 async def test_a_refused_exchange_names_the_reason_but_never_the_secret(

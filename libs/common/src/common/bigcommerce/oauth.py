@@ -71,14 +71,21 @@ async def exchange_code(
         raise failure("the login service did not answer in time", None) from exc
     except aiohttp.ClientError as exc:
         raise failure(f"could not reach the login service: {type(exc).__name__}", None) from exc
-    if status != 200:
+    if not 200 <= status < 300:
         message, _ = parse_error_body(payload)
         log.warning("bigcommerce_token_exchange_refused", store_hash=store_hash, status=status)
         raise failure(message, status)
     try:
-        grant = TokenGrant.model_validate_json(payload)
+        answer = json.loads(payload)
+        if isinstance(answer, dict):
+            # the grant is for what was asked: an answer that omits these means the same
+            answer.setdefault("context", context)
+            answer.setdefault("scope", scope)
+        grant = TokenGrant.model_validate(answer)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
         raise failure(f"unexpected token response (fields: {fields})", status) from None
+    except ValueError:
+        raise failure("the login service answered something that is not JSON", status) from None
     log.info("bigcommerce_token_exchanged", store_hash=grant.store_hash, scopes=sorted(grant.scope))
     return grant
