@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp
 import asyncpg
@@ -26,32 +24,9 @@ from common.outbox import OutboxRelay
 from order_poller.poller import Poller, PollerConfig
 
 from tests.support.amqp import bind_probe, get_messages
+from tests.support.clock import FakeTime
 
 DOWNLOADED_KEY = "bigcommerce.order.downloaded"
-
-
-class FakeTime:
-    """One driven clock for the sandbox (UNIX seconds), the poller (datetimes) and the client's pacing.
-
-    It starts an hour ahead of the wall clock so that a due time PostgreSQL sets with now()
-    (request_download) is never later than it. Sleeping advances it: a 429 wait costs no real time.
-    """
-
-    def __init__(self) -> None:
-        self.seconds = float(int(time.time()) + 3600)
-
-    def __call__(self) -> float:
-        return self.seconds
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.seconds, tz=UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.seconds += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.advance(max(0.0, seconds))
-        await asyncio.sleep(0)
 
 
 INSERT_CHANNEL = """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -25,31 +24,9 @@ from common.events import OrderDespatched
 from status_writer.flusher import Flusher
 from status_writer.store_flush import FlushPolicy
 
+from tests.support.clock import FakeTime
+
 POLICY = FlushPolicy(lease_s=300, backoff_s=60, backoff_max_s=4 * 3600)
-
-
-class FakeTime:
-    """One driven clock for the sandbox (UNIX seconds), the writer (datetimes) and the client's pacing.
-
-    It starts an hour ahead of the wall clock, so rows PostgreSQL stamps with now() are never
-    due later than the writer thinks. Sleeping advances it: a 429 wait costs no real time.
-    """
-
-    def __init__(self) -> None:
-        self.seconds = float(int(time.time()) + 3600)
-
-    def __call__(self) -> float:
-        return self.seconds
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.seconds, tz=UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.seconds += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.advance(max(0.0, seconds))
-        await asyncio.sleep(0)
 
 
 INSERT_CHANNEL = """
