@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -66,6 +68,10 @@ def find_servers() -> Iterator[Servers]:
 
                 rabbit = stack.enter_context(RabbitMqContainer("rabbitmq:3.13-alpine"))
                 amqp = f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/"
+        if amqp == LOCAL_AMQP and shutil.which("rabbitmqctl"):
+            # a private vhost, so the contract's fixed queue names never meet those of a
+            # connector running on this machine (`make run`) or of another test run
+            amqp = stack.enter_context(private_vhost(amqp))
         missing = [name for name, url in (("PostgreSQL", postgres), ("RabbitMQ", amqp)) if url is None]
         if missing:
             raise ServersUnavailableError(
@@ -75,6 +81,23 @@ def find_servers() -> Iterator[Servers]:
         assert postgres is not None
         assert amqp is not None
         yield Servers(postgres_url=postgres, amqp_url=amqp)
+
+
+@contextmanager
+def private_vhost(amqp_url: str) -> Iterator[str]:
+    """A vhost made for this run with rabbitmqctl (the local server), deleted afterwards."""
+    name = f"bcc-test-{uuid.uuid4().hex[:10]}"
+    user = urlsplit(amqp_url).username or "guest"
+    subprocess.run(["rabbitmqctl", "add_vhost", name], check=True, capture_output=True)
+    try:
+        subprocess.run(
+            ["rabbitmqctl", "set_permissions", "-p", name, user, ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+        )
+        yield amqp_url.rstrip("/") + "/" + name
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_vhost", name], check=False, capture_output=True)
 
 
 def with_database(server_url: str, database: str) -> str:
