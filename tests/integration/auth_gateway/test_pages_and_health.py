@@ -27,6 +27,7 @@ async def test_settings_page_updates_and_activates(rig: GatewayRig) -> None:
         "Update and activate",
         "Update",
         "Delete",
+        "Disconnect Store",
         "Connection expires",
     ):
         assert label in html
@@ -65,6 +66,15 @@ async def test_settings_page_updates_and_activates(rig: GatewayRig) -> None:
     row = await rig.channel_row(store.hash)
     assert row is not None
     assert (row["trading_name"], row["mark_orders_as_despatched"]) == ("Your Company", False)
+
+    async with rig.http.post(f"{rig.base_url}{url}", data={**form, "action": "disconnect"}) as response:
+        assert response.status == 200
+        page = await response.text()
+    assert "Store disconnected" in page
+    assert "Disconnect Store" not in page  # nothing left to disconnect
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    assert (row["status"], row["access_token_encrypted"]) == ("disconnected", None)
 
     async with rig.http.post(f"{rig.base_url}{url}", data={**form, "action": "delete"}) as response:
         assert response.status == 200

@@ -109,7 +109,12 @@ def settings_page(
         '<button name="action" value="activate">Update and activate</button>'
         '<button name="action" value="update">Update</button>'
         '<button name="action" value="delete">Delete</button>'
-        "</form>"
+        + (
+            '<button name="action" value="disconnect">Disconnect Store</button>'
+            if channel.status != "disconnected"
+            else ""
+        )
+        + "</form>"
     )
     details = "<table>" + _row("Status", _STATUS_LABELS[channel.status])
     if channel.last_error:

@@ -36,7 +36,7 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def submit(request: web.Request) -> web.Response:
-    """ "Update", "Update and activate" or "Delete"."""
+    """ "Update", "Update and activate", "Delete" or "Disconnect Store"."""
     gateway = request.app[GATEWAY_KEY]
     channel_id = _channel_id(request)
     if channel_id is None:
@@ -50,6 +50,10 @@ async def submit(request: web.Request) -> web.Response:
         if action == "delete":
             await operations.delete(gateway, channel_id)
             return error_page(200, "Channel deleted", "The channel was removed from Click & Drop.")
+        if action == "disconnect":
+            view = await operations.disconnect(gateway, channel_id)
+            notice = "Store disconnected. To reconnect, install the app again from BigCommerce."
+            return settings_page(view, gateway.form_token(channel_id), notice=notice)
         settings = ChannelSettings(
             trading_name=str(form.get("trading_name", "")),
             store_name=str(form.get("store_name", "")),
