@@ -59,6 +59,13 @@ class FlushLoop:
         self._clock = clock
         self._wait = wait
         self._task: asyncio.Task[None] | None = None
+        self._deadline: float | None = None
+
+    def stop(self) -> None:
+        """Tell the flush to end after the order in hand; the grace period counts from the first call."""
+        if self._deadline is None:
+            self._deadline = self._clock() + self._grace_s
+        self._flusher.stop()
 
     async def __aenter__(self) -> FlushLoop:
         self._task = asyncio.create_task(self._run(), name="status-writer:flush")
@@ -67,13 +74,15 @@ class FlushLoop:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._flusher.stop()
+        self.stop()
         if self._task is None:
             return
+        assert self._deadline is not None
         try:
             # the flush stops after the order in hand; past the grace it is cancelled, and a request
             # already sent stays recorded as 'posting' for the next flush to reconcile
-            await asyncio.wait_for(asyncio.shield(self._task), self._grace_s)
+            remaining_s = max(0.0, self._deadline - self._clock())
+            await asyncio.wait_for(asyncio.shield(self._task), remaining_s)
         except TimeoutError:
             log.warning("flush_abandoned", grace_s=self._grace_s)
             self._task.cancel()
@@ -133,10 +142,10 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             ),
             concurrency=settings.flush_concurrency,
         )
-        await stack.enter_async_context(
+        flush_loop = await stack.enter_async_context(
             FlushLoop(flusher, settings.flush_interval_seconds, grace_s=settings.shutdown_grace_s)
         )
-        # entered last, so it exits first: consuming stops before the flush is wound down
+        # entered last, so it exits first: consuming stops, then the flush (told at the stop) is awaited
         await stack.enter_async_context(
             BatchConsumer(
                 connection,
@@ -156,3 +165,6 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
         )
         await stop.wait()
         health.ready = False  # stop advertising before the drain starts
+        # the flush winds down while the consumer drains: no order is started after SIGTERM, and
+        # both drains share one grace period (the pod's termination grace is sized for one)
+        flush_loop.stop()

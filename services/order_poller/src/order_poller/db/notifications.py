@@ -25,8 +25,13 @@ async def listen_for_download_requests(dsn: str, on_request: Callable[[], None])
         log.debug("download_request_notified", channel_id=payload)
         on_request()
 
+    closing = False
+
     def terminated(_conn: Any) -> None:
-        log.warning("download_request_listener_lost")
+        # asyncpg calls this for every end of the connection, our own close included (soon after
+        # it); only an end we did not ask for is a loss worth a warning
+        if not closing:
+            log.warning("download_request_listener_lost")
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -34,5 +39,7 @@ async def listen_for_download_requests(dsn: str, on_request: Callable[[], None])
         await conn.add_listener(POLL_REQUESTED_CHANNEL, notified)
         yield
     finally:
+        closing = True
         if not conn.is_closed():
             await conn.close()
+            log.info("download_request_listener_closed")
