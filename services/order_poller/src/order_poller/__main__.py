@@ -8,12 +8,12 @@ from contextlib import AsyncExitStack
 
 import aiohttp
 import structlog
-from common.amqp import EventPublisher, Topology, connection_is_open, open_connection
+from common.amqp import EventPublisher, Topology, open_connection
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher
-from common.db.pool import open_pool, ping
+from common.db.pool import open_pool
 from common.errors import PublishError
-from common.health import Health, serve_health
+from common.health import dependency_health, serve_health
 from common.lifecycle import run_service
 from common.logging import configure_logging
 from common.outbox import OutboxRelay
@@ -50,13 +50,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             open_connection(settings.amqp_url.get_secret_value(), name="order-poller")
         )
 
-        async def database_ok() -> bool:
-            return await ping(pool)
-
-        async def broker_ok() -> bool:
-            return await connection_is_open(connection)
-
-        health = Health(checks={"database": database_ok, "broker": broker_ok})
+        health = dependency_health(pool, connection)
         await stack.enter_async_context(serve_health(settings.http_port, health))
         publisher = await stack.enter_async_context(
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))

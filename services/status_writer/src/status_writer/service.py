@@ -11,12 +11,12 @@ from types import TracebackType
 
 import aiohttp
 import structlog
-from common.amqp import QueueSpec, Topology, connection_is_open, open_connection, order_despatched_queue
+from common.amqp import QueueSpec, Topology, open_connection, order_despatched_queue
 from common.bigcommerce.client import BigCommerceClient
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
-from common.db.pool import open_pool, ping
-from common.health import Health, serve_health
+from common.db.pool import open_pool
+from common.health import dependency_health, serve_health
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -119,13 +119,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             open_connection(settings.amqp_url.get_secret_value(), name="status-writer")
         )
 
-        async def database_ok() -> bool:
-            return await ping(pool)
-
-        async def broker_ok() -> bool:
-            return await connection_is_open(connection)
-
-        health = Health(checks={"database": database_ok, "broker": broker_ok})
+        health = dependency_health(pool, connection)
         await stack.enter_async_context(serve_health(settings.http_port, health))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
