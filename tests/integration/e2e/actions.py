@@ -1,0 +1,112 @@
+"""What the merchant and Click & Drop do in the end-to-end test: install, activate, publish despatches."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import aio_pika
+from bigcommerce_sandbox import Sandbox
+
+from tests.integration.e2e.rig import Rig, wait_until
+
+LINK_TEXT = "Check your settings and activate your new channel on the channel settings page"
+DESPATCHED_KEY = "order.despatched.bigcommerce"
+
+
+def order_listings(sandbox: Sandbox, store_hash: str) -> int:
+    """How many order listings (one per poll of a store with a single status) the store has served."""
+    return sum(1 for r in sandbox.requests(store_hash) if r.method == "GET" and r.path.endswith("/v2/orders"))
+
+
+def despatch(channel_id: str, store_hash: str, order_id: int, **fields: Any) -> dict[str, Any]:
+    """An `OrderDespatched` body exactly as CONTRACT §3 shows it, under a new event_id."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "OrderDespatched",
+        "schema_version": 1,
+        "occurred_at": "2026-11-27T10:15:00Z",
+        "channel_id": channel_id,
+        "store_hash": store_hash,
+        "order_id": order_id,
+        "despatched_at": "2026-11-27T10:14:00Z",
+        "carrier": "Royal Mail",
+        "service_name": "Tracked 48",
+        **fields,
+    }
+
+
+async def publish(rig: Rig, body: bytes, message_id: str) -> None:
+    """Publish as another Click & Drop service does: confirmed, persistent, JSON."""
+    channel = await rig.connection.channel(publisher_confirms=True)
+    try:
+        exchange = await channel.get_exchange(rig.exchange)
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            message_id=message_id,
+            type="OrderDespatched",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await exchange.publish(message, routing_key=DESPATCHED_KEY, mandatory=True)
+    finally:
+        await channel.close()
+
+
+async def install(rig: Rig, store_hash: str) -> dict[str, Any]:
+    """The merchant's install in the marketplace; returns the new channel from the internal API."""
+    sandbox_url = rig.sandbox.base_url
+    async with rig.http.get(f"{sandbox_url}/marketplace", params={"store": store_hash}) as response:
+        assert response.status == 200
+        assert "/marketplace/install" in await response.text()
+    async with rig.http.get(f"{sandbox_url}/marketplace/install", params={"store": store_hash}) as response:
+        assert response.status == 200
+        assert "Confirm" in await response.text()
+    confirm = {"store": store_hash, "user_id": str(rig.sandbox.store(store_hash).owner.id)}
+    async with rig.http.post(
+        f"{sandbox_url}/marketplace/install", data=confirm, allow_redirects=False
+    ) as response:
+        assert response.status == 302
+        location = response.headers["Location"]
+    assert location.startswith(f"{rig.gateway_url}/bigcommerce/auth?")
+    async with rig.http.get(location, allow_redirects=False) as response:
+        assert response.status == 200, await response.text()
+        page = await response.text()
+    assert "<title>App installed</title>" in page
+    link = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(LINK_TEXT)}</a>', page.replace("&#x27;", "'"))
+    assert link is not None, page
+
+    status, channels = await rig.api("GET", "/api/v1/channels")
+    assert status == 200
+    assert isinstance(channels, list)  # a bare array
+    (channel,) = [c for c in channels if c["store_hash"] == store_hash]
+    assert isinstance(channel, dict)
+    assert link.group(1) == f"{rig.gateway_url}/channels/{channel['id']}/settings"
+    return channel
+
+
+async def activate(rig: Rig, channel_id: str, trading_name: str) -> None:
+    """The settings page's "Update and activate", through the internal API: trading name, then activate."""
+    status, patched = await rig.api(
+        "PATCH", f"/api/v1/channels/{channel_id}", json_body={"trading_name": trading_name}
+    )
+    assert status == 200, patched
+    assert (patched["trading_name"], patched["status"]) == (trading_name, "pending")
+    status, activated = await rig.api("POST", f"/api/v1/channels/{channel_id}/activate")
+    assert status == 200, activated
+    assert activated["status"] == "active"
+
+
+async def flush_count(rig: Rig) -> float:
+    """How many flushes the status writer has completed, from its /metrics."""
+    return await rig.metric(rig.services.writer, "status_writer_flush_duration_seconds_count")
+
+
+async def wait_for_flushes(rig: Rig, at_least: float) -> None:
+    """Wait until the writer's flush count reaches `at_least` (two more = one whole flush after now)."""
+
+    async def done() -> bool:
+        return await flush_count(rig) >= at_least
+
+    await wait_until(done, f"{at_least:g} flushes")
