@@ -59,7 +59,7 @@ class PollerConfig:
     interval_max_s: float = 900.0
     max_age_days: int = 7
     concurrency: int = 8
-    lease_s: float = 300.0
+    lease_s: float = 60.0
     # orders of one store fetched at once (the client paces the store's quota)
     order_concurrency: int = 4
     # how often a running poll re-reads its channel's status and token

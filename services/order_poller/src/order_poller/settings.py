@@ -19,7 +19,9 @@ class PollerSettings(BigCommerceSettings):
     # stores polled at once by one replica
     poll_concurrency: int = Field(default=8, ge=1, le=1000)
     # how long a claim keeps other replicas off a store; renewed while the poll runs
-    poll_lease_seconds: float = Field(default=300.0, ge=5)
+    # renewed before every request, so it only needs to outlast one request and its retries;
+    # short, so a replica killed mid-poll hands its stores on quickly
+    poll_lease_seconds: float = Field(default=60.0, ge=5)
 
     @field_validator("poll_interval_max_seconds")
     @classmethod
