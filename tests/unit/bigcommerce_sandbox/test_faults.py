@@ -143,3 +143,14 @@ async def test_bodies_are_gzipped_for_clients_that_accept_it(store: Store, api: 
     async with api.request("GET", "/v2/store", headers={"Accept-Encoding": "gzip"}) as resp:
         assert resp.headers["Content-Encoding"] == "gzip"
         assert (await resp.json())["id"] == store.hash
+
+
+async def test_an_injected_429_has_no_rate_limit_headers(store: Store, sandbox: Sandbox, api: Api) -> None:
+    # The documented "platform under load" 429, unlike the quota's 429 (reference §7).
+    sandbox.faults(store.hash).add(Fault(kind="status", status=429, times=1))
+    async with api.request("GET", "/v2/time") as resp:
+        assert resp.status == 429
+        assert not [h for h in resp.headers if h.lower().startswith("x-rate-limit") or "retry" in h.lower()]
+    async with api.request("GET", "/v2/time") as resp:
+        assert resp.status == 200
+        assert "X-Rate-Limit-Requests-Left" in resp.headers

@@ -144,6 +144,21 @@ async def test_delivery_sends_the_documented_payload_with_custom_headers(
     assert order.status_id == 9
 
 
+async def test_store_id_can_be_numeric_as_older_docs_show(
+    receiver: Receiver, local: tuple[Sandbox, Api]
+) -> None:
+    sandbox, _ = local
+    sandbox.numeric_webhook_store_id = True
+    sandbox.create_hook(STORE_HASH, SCOPE, f"{receiver.url}/wh")
+    order = sandbox.add_order(STORE_HASH, status_id=11)
+    await sandbox.emit_order_status_updated(STORE_HASH, order.id, 9)
+    payload = json.loads(receiver.requests[0].body)
+    assert payload["store_id"] == sandbox.store(STORE_HASH).store_id
+    unsigned = {k: v for k, v in payload.items() if k != "hash"}
+    canonical = json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+    assert payload["hash"] == hashlib.sha1(canonical, usedforsecurity=False).hexdigest()
+
+
 async def test_inactive_hooks_and_other_scopes_get_nothing(
     receiver: Receiver, local: tuple[Sandbox, Api]
 ) -> None:
@@ -166,6 +181,30 @@ async def test_status_put_through_the_api_emits(receiver: Receiver, local: tuple
     assert scopes == ["store/order/statusUpdated", "store/order/updated"]
     await sandbox.drain()
     assert sorted(d.scope for d in sandbox.deliveries) == scopes
+
+
+async def test_archiving_through_the_api_emits_archived(
+    receiver: Receiver, local: tuple[Sandbox, Api]
+) -> None:
+    sandbox, api = local
+    sandbox.create_hook(STORE_HASH, "store/order/archived", f"{receiver.url}/archived")
+    order = sandbox.add_order(STORE_HASH, status_id=9)
+    async with api.request("PUT", f"/v2/orders/{order.id}", json={"is_deleted": True}) as resp:
+        assert resp.status == 200
+    (request,) = await receiver.wait_for(1)
+    payload = json.loads(request.body)
+    assert payload["scope"] == "store/order/archived"
+    assert payload["data"] == {"type": "order", "id": order.id}
+
+
+async def test_at_most_ten_hooks_per_scope(store: Store, api: Api) -> None:
+    for n in range(10):
+        assert (await create(api, {"scope": SCOPE, "destination": f"https://a{n}.example.com/"}))[0] == 200
+    status, error = await create(api, {"scope": SCOPE, "destination": "https://a10.example.com/"})
+    assert status == 422
+    assert "scope" in error["errors"]
+    other = {"scope": "store/order/created", "destination": "https://a10.example.com/"}
+    assert (await create(api, other))[0] == 200
 
 
 async def test_shipment_creation_emits_shipment_and_status_events(

@@ -60,6 +60,18 @@ async def test_exchange_returns_the_documented_body(
         assert resp.status == 200
 
 
+async def test_legacy_token_responses_lack_owner_and_account_uuid(
+    sandbox: Sandbox, store: Store, http: aiohttp.ClientSession
+) -> None:
+    sandbox.legacy_token_response = True
+    callback = sandbox.authorize(store.hash)
+    status, body = await exchange(http, sandbox, exchange_fields(sandbox, callback.code, callback.context))
+    assert status == 200
+    assert "owner" not in body
+    assert "account_uuid" not in body
+    assert body["user"]["id"] == store.owner.id
+
+
 async def test_the_callback_query_is_space_separated_and_plus_encoded(sandbox: Sandbox, store: Store) -> None:
     callback = sandbox.authorize(store.hash)
     assert callback.url.startswith(APP.auth_callback_url + "?")

@@ -59,11 +59,15 @@ async def test_date_filters_accept_rfc2822_and_iso8601_with_offsets(
         assert [o["id"] for o in await resp.json()] == [old.id]
 
 
-async def test_a_date_without_offset_is_read_as_utc(sandbox: Sandbox, store: Store, api: Api) -> None:
-    sandbox.add_order(store.hash, created=START - timedelta(hours=2))  # 08:00 UTC
-    async with api.request("GET", "/v2/orders", params={"min_date_created": "2026-11-27T08:30:00"}) as r:
-        assert r.status == 204
-    async with api.request("GET", "/v2/orders", params={"min_date_created": "2026-11-27T07:30:00"}) as r:
+async def test_a_date_without_offset_or_a_timestamp_is_refused(
+    sandbox: Sandbox, store: Store, api: Api
+) -> None:
+    sandbox.add_order(store.hash, created=START - timedelta(hours=2))
+    for value in ("2026-11-27T08:30:00", "Fri, 27 Nov 2026 08:30:00 -0000", "1795769400"):
+        async with api.request("GET", "/v2/orders", params={"min_date_created": value}) as r:
+            assert r.status == 400, value
+            assert (await r.json())[0]["message"] == "The field 'min_date_created' is invalid."
+    async with api.request("GET", "/v2/orders", params={"min_date_created": "2026-11-27T07:30:00Z"}) as r:
         assert r.status == 200
 
 
@@ -92,15 +96,32 @@ async def test_filters_and_sort(sandbox: Sandbox, store: Store, api: Api) -> Non
         assert resp.status == 400
 
 
-async def test_archived_orders_are_excluded_unless_asked_for(
+async def test_archived_orders_are_listed_unless_filtered_out(
     sandbox: Sandbox, store: Store, api: Api
 ) -> None:
     live = sandbox.add_order(store.hash)
     archived = sandbox.add_order(store.hash, is_deleted=True)
     async with api.request("GET", "/v2/orders") as resp:
-        assert [o["id"] for o in await resp.json()] == [live.id]
+        listed = await resp.json()
+        assert [(o["id"], o["is_deleted"]) for o in listed] == [(live.id, False), (archived.id, True)]
     async with api.request("GET", "/v2/orders", params={"is_deleted": "true"}) as resp:
         assert [o["id"] for o in await resp.json()] == [archived.id]
+    async with api.request("GET", "/v2/orders", params={"is_deleted": "false"}) as resp:
+        assert [o["id"] for o in await resp.json()] == [live.id]
+
+
+async def test_text_filters(sandbox: Sandbox, store: Store, api: Api) -> None:
+    a = sandbox.add_order(store.hash)
+    b = sandbox.add_order(store.hash)
+    a.cart_id, b.cart_id = "cart-a", "cart-b"
+    b.external_order_id, b.payment_method = "ext-9", "PayPal"
+    for name, value in (("cart_id", "cart-b"), ("external_order_id", "ext-9"), ("payment_method", "PayPal")):
+        async with api.request("GET", "/v2/orders", params={name: value}) as resp:
+            listed = await resp.json()
+            assert [o["id"] for o in listed] == [b.id], name
+            assert listed[0][name] == value
+    async with api.request("GET", "/v2/orders/count", params={"cart_id": "cart-a"}) as resp:
+        assert (await resp.json())["count"] == 1
 
 
 async def test_order_shape_dates_money_and_links(sandbox: Sandbox, store: Store, api: Api) -> None:
@@ -121,6 +142,10 @@ async def test_order_shape_dates_money_and_links(sandbox: Sandbox, store: Store,
     assert body["shipping_addresses"]["url"].startswith(sandbox.api_url)
     assert body["status"] == "Awaiting Shipment"
     assert body["billing_address"]["first_name"] == "Zoë"
+    assert body["fees"]["resource"] == f"/orders/{order.id}/fees"
+    assert body["products"]["resource"] == f"/orders/{order.id}/products"
+    async with api.request("GET", f"/v2/orders/{order.id}", params={"include": "fees"}) as resp:
+        assert (await resp.json())["fees"] == []
 
 
 async def test_include_consignments_as_object(sandbox: Sandbox, store: Store, api: Api) -> None:
@@ -169,6 +194,18 @@ async def test_put_honours_only_status_id(sandbox: Sandbox, store: Store, api: A
     assert body["status_id"] == 10
     assert body["customer_message"] == "hi"
     assert body["date_modified"] == "Fri, 27 Nov 2026 10:01:00 +0000"
+
+
+async def test_put_is_deleted_archives_the_order(sandbox: Sandbox, store: Store, api: Api) -> None:
+    order = sandbox.add_order(store.hash, status_id=9)
+    async with api.request("PUT", f"/v2/orders/{order.id}", json={"is_deleted": "yes"}) as resp:
+        assert resp.status == 400
+    async with api.request("PUT", f"/v2/orders/{order.id}", json={"is_deleted": True}) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["is_deleted"] is True
+    assert order.is_deleted
+    async with api.request("GET", "/v2/orders", params={"is_deleted": "false"}) as resp:
+        assert resp.status == 204
 
 
 async def test_put_with_a_read_only_field_is_400(sandbox: Sandbox, store: Store, api: Api) -> None:

@@ -161,3 +161,46 @@ async def test_shipment_on_unknown_order_is_404(store: Store, api: Api) -> None:
         "POST", "/v2/orders/424242/shipments", json={"order_address_id": 1, "items": []}
     ) as resp:
         assert resp.status == 404
+
+
+async def test_comments_limit_and_provider_with_carrier(sandbox: Sandbox, store: Store, api: Api) -> None:
+    order = mixed_order(sandbox, store)
+    assert (await post(api, order, body_for(order, 0, (0, 1), comments="c" * 65536)))[0] == 400
+    both = body_for(order, 0, (0, 1), tracking_carrier="royal-mail")
+    status, error = await post(api, order, both)
+    assert status == 400
+    assert "tracking_carrier" in error[0]["message"]
+    carrier_only = body_for(order, 0, (0, 1), shipping_provider="", tracking_carrier="royal-mail")
+    status, created = await post(api, order, carrier_only)
+    assert status == 201
+    path = f"/v2/orders/{order.id}/shipments/{created['id']}"
+    async with api.request("PUT", path, json={"shipping_provider": "royalmail"}) as resp:
+        assert resp.status == 400
+    ok = body_for(order, 0, (0, 1), comments="c" * 65535, tracking_carrier="")
+    assert (await post(api, order, ok))[0] == 201
+
+
+async def test_deleting_shipments_keeps_the_order_shipped(sandbox: Sandbox, store: Store, api: Api) -> None:
+    order = sandbox.add_order(store.hash, [LineSpec(quantity=1)])
+    status, _ = await post(api, order, body_for(order, 0, (0, 1)))
+    assert status == 201
+    assert order.status_id == 2
+    async with api.request("DELETE", f"/v2/orders/{order.id}/shipments") as resp:
+        assert resp.status == 204
+    assert order.status_id == 2
+    assert order.lines[0].quantity_shipped == 0
+    async with api.request("GET", f"/v2/orders/{order.id}/shipments") as resp:
+        assert resp.status == 204
+
+
+async def test_pickup_lines_are_not_shipped_and_do_not_hold_the_order(
+    sandbox: Sandbox, store: Store, api: Api
+) -> None:
+    order = sandbox.add_order(store.hash, [LineSpec(quantity=1), LineSpec(quantity=1)])
+    order.lines[1].order_pickup_method_id = 1
+    status, error = await post(api, order, body_for(order, 0, (1, 1)))
+    assert status == 400
+    assert str(order.lines[1].id) in error[0]["message"]
+    status, _ = await post(api, order, body_for(order, 0, (0, 1)))
+    assert status == 201
+    assert order.status_id == 2

@@ -26,21 +26,20 @@ def money(value: Decimal | int) -> str:
 
 
 def parse_filter_date(raw: str) -> datetime:
-    """Parse a date filter value: RFC-2822 or ISO-8601, as documented.
+    """Parse a date filter value: RFC-2822 or ISO-8601 with an explicit offset, as documented.
 
-    A value without an offset is read as UTC: the docs do not say how it is interpreted
-    (unverified) and response dates are UTC. Unix timestamps are accepted as well.
+    How BigCommerce reads a value without an offset is unverified (reference §4.1, §10), so
+    the sandbox takes the stricter reading and refuses it, as it refuses the undocumented
+    Unix timestamps: a client that passes here sends what the docs describe.
 
     Raises:
-        ValueError: the value is in neither format.
+        ValueError: the value is in neither format or has no offset.
     """
     text = raw.strip()
     if not text:
         raise ValueError("empty date")
     if _MANGLED_OFFSET.search(text):
         raise ValueError(f"offset lost its sign (unencoded '+'?): {raw!r}")
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text), tz=UTC)
     parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(text)
@@ -52,5 +51,5 @@ def parse_filter_date(raw: str) -> datetime:
     if parsed is None:
         raise ValueError(f"not an RFC-2822 or ISO-8601 date: {raw!r}")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        raise ValueError(f"date filter without an offset: {raw!r}")
     return parsed

@@ -106,6 +106,10 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     if not decision.allowed:
         return render(ApiError(429, "Too many requests", headers=decision.headers()), request.path)
     response = await handler(request)
+    if response.status == 429:
+        # Only an injected 429 gets here: BigCommerce's "platform under load" 429 comes
+        # without any rate-limit headers (reference §7).
+        return response
     response.headers.update(decision.headers())
     return response
 

@@ -181,6 +181,8 @@ class Order:
     order_source: str = "www"
     external_source: str = ""
     external_id: str = ""
+    external_order_id: str = ""
+    cart_id: str = ""
     geoip_country_iso2: str = "GB"
     customer_locale: str = "en-GB"
 

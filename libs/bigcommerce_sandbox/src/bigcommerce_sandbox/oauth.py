@@ -154,7 +154,7 @@ def exchange_code(sandbox: Sandbox, fields: Mapping[str, str]) -> dict[str, Any]
     # A new grant replaces the store's earlier tokens, as a re-approval does (reference §1.3).
     revoke_tokens(sandbox, code.store_hash)
     token = issue_token(sandbox, code.store_hash, code.scopes)
-    return {
+    body: dict[str, Any] = {
         "access_token": token,
         "scope": " ".join(code.scopes),
         "user": {"id": user.id, "username": user.username, "email": user.email},
@@ -162,6 +162,9 @@ def exchange_code(sandbox: Sandbox, fields: Mapping[str, str]) -> dict[str, Any]
         "context": f"stores/{code.store_hash}",
         "account_uuid": config.account_uuid,
     }
+    if sandbox.legacy_token_response:
+        del body["owner"], body["account_uuid"]
+    return body
 
 
 def signed_payload(sandbox: Sandbox, store_hash: str, *, user_id: int | None = None, **overrides: Any) -> str:

@@ -107,15 +107,22 @@ _TOTAL_FILTERS: dict[str, Callable[[Order, Decimal], bool]] = {
     "max_total": lambda o, v: o.total_inc_tax <= v,
 }
 
+_TEXT_FILTERS: dict[str, Callable[[Order], str]] = {
+    "payment_method": lambda o: o.payment_method,
+    "cart_id": lambda o: o.cart_id,
+    "external_order_id": lambda o: o.external_order_id,
+}
+
 
 def filter_orders(request: web.Request, orders: list[Order]) -> list[Order]:
-    """Apply the documented list filters; archived orders only with `is_deleted=true`.
+    """Apply the documented list filters; `is_deleted=true|false` picks archived or live orders.
 
-    Whether archived orders are listed by default is unverified (reference §4.1); the
-    sandbox leaves them out, as the parameter's former documentation implies.
+    Whether archived orders are listed by default is unverified (reference §4.1, §10.5); the
+    sandbox takes the stricter reading and lists them, so clients must drop them themselves.
     """
-    deleted = request.query.get("is_deleted", "false").lower() == "true"
-    selected = [o for o in orders if o.is_deleted == deleted]
+    selected = orders
+    if (deleted := request.query.get("is_deleted")) is not None:
+        selected = [o for o in orders if o.is_deleted == (deleted.lower() == "true")]
     for name, int_test in _INT_FILTERS.items():
         number = int_param(request, name)
         if number is not None:
@@ -130,8 +137,9 @@ def filter_orders(request: web.Request, orders: list[Order]) -> list[Order]:
             selected = [o for o in selected if total_test(o, amount)]
     if email := request.query.get("email"):
         selected = [o for o in selected if o.billing_address.email.lower() == email.lower()]
-    if method := request.query.get("payment_method"):
-        selected = [o for o in selected if o.payment_method == method]
+    for name, text_of in _TEXT_FILTERS.items():
+        if text := request.query.get(name):
+            selected = [o for o in selected if text_of(o) == text]
     return selected
 
 
@@ -202,13 +210,15 @@ async def get_order(request: web.Request) -> web.Response:
 
 @routes.put(PREFIX + "/{order_id}")
 async def update_order(request: web.Request) -> web.Response:
-    """Only `status_id` is honoured; other writable fields are accepted and ignored."""
+    """Only `status_id` and `is_deleted` are honoured; other writable fields are ignored."""
     store = store_of(request)
     order = order_of(request)
     body = await json_object(request)
     for name in body:
         if name in READ_ONLY_ORDER_FIELDS:
             raise read_only_field(name)
+    if "is_deleted" in body:
+        _archive(request, order, body["is_deleted"])
     if "status_id" in body:
         new = body["status_id"]
         if isinstance(new, bool) or not isinstance(new, int) or new not in ORDER_STATUSES:
@@ -220,6 +230,18 @@ async def update_order(request: web.Request) -> web.Response:
         if new != previous:
             sandbox.spawn(webhooks.deliver_status_updated(sandbox, store.hash, order.id, previous, new))
     return web.json_response(order_json(order, store, api_base(request)))
+
+
+def _archive(request: web.Request, order: Order, value: Any) -> None:
+    """`PUT {"is_deleted": true}` archives the order, as BigCommerce does (reference §5.4)."""
+    if not isinstance(value, bool):
+        raise ApiError(400, "The field 'is_deleted' is invalid.")
+    if value and not order.is_deleted:
+        sandbox = sandbox_of(request)
+        order.date_modified = sandbox.now()
+        archived = {"type": "order", "id": order.id}
+        sandbox.emit_later(store_of(request).hash, "store/order/archived", archived)
+    order.is_deleted = value
 
 
 @routes.get(PREFIX + "/{order_id}/products")

@@ -79,6 +79,10 @@ class Sandbox:
         self.hooks: dict[int, Hook] = {}
         self.deliveries: list[Delivery] = []
         self.callback_calls: list[CallbackCall] = []
+        # Older real token responses lack `owner` and `account_uuid` (reference §1.2).
+        self.legacy_token_response = False
+        # Older docs show the webhook `store_id` as a number, not a string (reference §8.3).
+        self.numeric_webhook_store_id = False
         self.login_faults = FaultSet(seed)
         self.closing = asyncio.Event()
         self._seed = seed

@@ -217,7 +217,7 @@ def order_json(
         "shipping_address_count": len(order.addresses),
         "is_deleted": order.is_deleted,
         "ebay_order_id": "0",
-        "cart_id": "",
+        "cart_id": order.cart_id,
         "billing_address": {**address_json(order.billing_address), "form_fields": []},
         "is_email_opt_in": False,
         "credit_card_type": None,
@@ -225,7 +225,7 @@ def order_json(
         "channel_id": order.channel_id,
         "external_source": order.external_source,
         "external_id": order.external_id,
-        "external_order_id": "",
+        "external_order_id": order.external_order_id,
         "external_merchant_id": "",
         "tax_provider_id": "BasicTaxProvider",
         "customer_locale": order.customer_locale,
@@ -243,6 +243,8 @@ def order_json(
         )
     else:
         body["consignments"] = link(api_base, f"/orders/{order.id}/consignments")
+    # The sandbox's orders carry no fees: expanded they are an empty list, else a link (reference §4.2).
+    body["fees"] = [] if "fees" in include else link(api_base, f"/orders/{order.id}/fees")
     return body
 
 

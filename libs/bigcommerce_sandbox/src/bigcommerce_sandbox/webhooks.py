@@ -46,12 +46,15 @@ def scope_matches(subscribed: str, event_scope: str) -> bool:
 
 
 def build_payload(
-    store_id: int, store_hash: str, scope: str, data: dict[str, Any], created_at: int
+    store_id: int | str, store_hash: str, scope: str, data: dict[str, Any], created_at: int
 ) -> dict[str, Any]:
-    """The callback body (reference §8.3); `hash` is an unkeyed SHA-1 for de-duplication."""
+    """The callback body (reference §8.3); `hash` is an unkeyed SHA-1 for de-duplication.
+
+    `store_id` is sent as given: a string as documented, or an int as older docs show.
+    """
     payload: dict[str, Any] = {
         "scope": scope,
-        "store_id": str(store_id),
+        "store_id": store_id,
         "data": data,
         "created_at": created_at,
         "producer": f"stores/{store_hash}",
@@ -94,7 +97,8 @@ async def deliver(sandbox: Sandbox, store_hash: str, scope: str, data: dict[str,
     hooks = [h for h in sandbox.hooks_for(store_hash) if h.is_active and scope_matches(h.scope, scope)]
     if not hooks:
         return []
-    payload = build_payload(store.store_id, store_hash, scope, data, int(sandbox.clock()))
+    store_id = store.store_id if sandbox.numeric_webhook_store_id else str(store.store_id)
+    payload = build_payload(store_id, store_hash, scope, data, int(sandbox.clock()))
     deliveries = await asyncio.gather(*(_post(sandbox, hook, payload) for hook in hooks))
     sandbox.deliveries.extend(deliveries)
     return list(deliveries)
