@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -125,15 +125,10 @@ class EventPublisher:
         message_id: str,
         event_type: str,
         correlation_id: str | None = None,
-        exchange: str | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Publish an already-serialised event (the outbox relay's path)."""
-        if self._exchange is None or self._channel is None:
+        if self._exchange is None:
             raise PublishError("publisher is not open")
-        target = self._exchange
-        if exchange is not None and exchange != self._exchange.name:
-            target = await self._channel.get_exchange(exchange, ensure=False)
         message = aio_pika.Message(
             body,
             content_type="application/json",
@@ -143,10 +138,11 @@ class EventPublisher:
             correlation_id=correlation_id,
             type=event_type,
             timestamp=None,
-            headers=dict(headers or {}),
         )
         try:
-            await target.publish(message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s)
+            await self._exchange.publish(
+                message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s
+            )
         except aiormq.exceptions.PublishError as error:
             raise PublishError(f"event {message_id} was unroutable ({routing_key})") from error
         except aiormq.exceptions.DeliveryError as error:

@@ -41,8 +41,7 @@ class Rejected:
     reason: str
 
 
-Accepted = None
-Outcome = Rejected | None
+Outcome = Rejected | None  # None: accepted
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Outcome]]]
 
 

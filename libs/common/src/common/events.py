@@ -16,8 +16,6 @@ from pydantic import (
     field_validator,
 )
 
-EXCHANGE = "clickdrop.events"
-
 _CENT = Decimal("0.01")
 
 
@@ -194,10 +192,3 @@ class OrderDespatched(Event):
             if len(ids) != len(set(ids)):
                 raise ValueError("each order_product_id may appear once")
         return items
-
-
-CHANNEL_EVENTS: tuple[type[ChannelEvent], ...] = (
-    ChannelConnected,
-    ChannelActivated,
-    ChannelDisconnected,
-)

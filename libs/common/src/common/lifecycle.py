@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 log = structlog.get_logger(__name__)
+
+
+def replica_id() -> str:
+    """A name unique to this process, for the leases it holds: host (pod name) and pid plus a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

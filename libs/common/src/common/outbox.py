@@ -50,11 +50,12 @@ MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), last_error = NULL WHER
 # backoff doubles from 1 s and is capped, so an event waiting for its first subscriber
 # is delivered soon after one binds
 MARK_FAILED = """
-UPDATE outbox
-   SET attempts = attempts + 1,
-       last_error = $2,
-       next_attempt_at = now() + least(interval '1 second' * power(2, attempts), $3 * interval '1 second')
- WHERE id = $1
+UPDATE outbox o
+   SET attempts = o.attempts + 1,
+       last_error = f.error,
+       next_attempt_at = now() + least(interval '1 second' * power(2, o.attempts), $3 * interval '1 second')
+  FROM unnest($1::bigint[], $2::text[]) AS f(id, error)
+ WHERE o.id = f.id
 """
 SELECT_LAG = "SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox WHERE published_at IS NULL"
 
@@ -84,22 +85,32 @@ async def relay_batch(
             ),
             return_exceptions=True,
         )
-        published = [
-            row for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)
-        ]
-        await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
+        published = []
+        failed: list[tuple[asyncpg.Record, Exception]] = []
         for row, result in zip(rows, results, strict=True):
-            if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result  # cancellation and the like are not publish failures
-                await conn.execute(MARK_FAILED, row["id"], str(result)[:500], max_backoff_s)
-                log.warning(
-                    "outbox_event_not_published",
-                    event_id=str(row["event_id"]),
-                    event_type=row["event_type"],
-                    attempts=row["attempts"] + 1,
-                    error=str(result),
-                )
+            if isinstance(result, Exception):
+                failed.append((row, result))
+            elif isinstance(result, BaseException):
+                raise result  # cancellation and the like are not publish failures
+            else:
+                published.append(row)
+        if published:
+            await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
+        if failed:
+            await conn.execute(
+                MARK_FAILED,
+                [row["id"] for row, _ in failed],
+                [str(error)[:500] for _, error in failed],
+                max_backoff_s,
+            )
+        for row, error in failed:
+            log.warning(
+                "outbox_event_not_published",
+                event_id=str(row["event_id"]),
+                event_type=row["event_type"],
+                attempts=row["attempts"] + 1,
+                error=str(error),
+            )
         for row in published:
             OUTBOX_RELAYED.labels(row["event_type"]).inc()
         return len(published)

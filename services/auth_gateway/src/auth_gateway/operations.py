@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import structlog
 from common.db.channels import Channel, ChannelStatus, get_channel, request_download
-from common.db.despatches import count_pending_despatches
+from common.db.despatches import count_pending_by_channel, count_pending_despatches
 from common.events import ChannelActivated, ChannelDisconnected
 from common.outbox import enqueue
 
@@ -52,7 +52,10 @@ async def to_view(conn: asyncpg.Connection | asyncpg.Pool, channel: Channel) -> 
 
 async def list_views(gateway: Gateway, status: ChannelStatus | None = None) -> list[ChannelView]:
     async with gateway.pool.acquire() as conn:
-        return [await to_view(conn, c) for c in await channel_writes.list_channels(conn, status)]
+        channels = await channel_writes.list_channels(conn, status)
+        # one count query for the whole list, not one per channel
+        pending = await count_pending_by_channel(conn, [c.id for c in channels])
+    return [ChannelView.build(c, pending.get(c.id, 0)) for c in channels]
 
 
 async def get_view(gateway: Gateway, channel_id: uuid.UUID) -> ChannelView:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
+from common.errors import first_problem
 from common.events import (
     Address,
     Consignment,
@@ -192,10 +193,4 @@ def build_event(
             order=downloaded,
         )
     except ValidationError as error:
-        raise OrderSkippedError("malformed", _first_problem(error)) from None
-
-
-def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "order"
-    return f"{where}: {first['msg']}"
+        raise OrderSkippedError("malformed", first_problem(error)) from None

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from common.bigcommerce.errors import (
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.channels import mark_reauthorization_required
 from common.events import utc_now
+from common.lifecycle import replica_id
 from pydantic import ValidationError
 
 from order_poller.db.schedule import (
@@ -83,11 +82,6 @@ class PollResult:
     error: str | None = None
 
 
-def default_owner() -> str:
-    """A replica id unique per process: host (pod name) and pid plus a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class Poller:
     """Claims due channels and polls them; `poll_due_channels()` is one round, `run()` the service loop."""
 
@@ -107,7 +101,7 @@ class Poller:
         self._client = client
         self._cipher = cipher
         self.config = config
-        self.owner = owner or default_owner()
+        self.owner = owner or replica_id()
         # The schedule (due times, leases) runs on the database's clock, since request_download
         # sets due times with PostgreSQL's now(): a host clock behind it would delay requested polls.
         # Tests drive `clock` instead. The host clock only stamps events and the order window.

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -15,6 +13,7 @@ import asyncpg
 import structlog
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher, TokenDecryptionError
+from common.lifecycle import replica_id
 
 from status_writer.db.leases import acquire_lease, database_now, release_lease, select_due_channels
 from status_writer.db.writeback import (
@@ -27,11 +26,6 @@ from status_writer.metrics import FLUSH_DURATION, REQUESTS_PER_WRITTEN, bigcomme
 from status_writer.store_flush import FlushPolicy, StoreFlush, StoreReport
 
 log = structlog.get_logger(__name__)
-
-
-def default_holder() -> str:
-    """A lease holder name unique to this process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -76,7 +70,7 @@ class Flusher:
         self._cipher = cipher
         self._policy = policy
         self._concurrency = concurrency
-        self.holder = holder or default_holder()
+        self.holder = holder or replica_id()
         # Due times are stamped by PostgreSQL's now() on ingest, so they are compared on the
         # database's clock: a host clock behind it would leave a fresh despatch for a later flush.
         # Tests drive `clock` instead.

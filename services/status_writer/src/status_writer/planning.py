@@ -50,9 +50,6 @@ class OrderPlan:
     # reasons worth keeping on a despatch once written (e.g. fewer units than asked were left)
     notes: dict[int, str] = field(default_factory=dict)
 
-    def requests_of(self, despatch_id: int) -> list[ShipmentPlan]:
-        return [p for p in self.shipments if despatch_id in p.despatch_ids]
-
 
 def shippable_lines(products: Iterable[OrderProduct]) -> dict[int, OrderProduct]:
     """Order lines that travel in a parcel: physical, not picked up in store (reference §10.8)."""

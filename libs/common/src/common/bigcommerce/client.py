@@ -26,6 +26,7 @@ from common.bigcommerce.models import (
 from common.bigcommerce.pacing import RateLimiterRegistry
 from common.bigcommerce.retry import RetryPolicy
 from common.bigcommerce.transport import Params, Reply, StoreTransport
+from common.errors import first_problem
 
 log = structlog.get_logger(__name__)
 
@@ -354,14 +355,8 @@ class ListedOrder:
         try:
             order = Order.model_validate(row)
         except ValidationError as error:
-            return cls(None, order_id, _first_problem(error))
+            return cls(None, order_id, first_problem(error))
         return cls(order, order.id)
-
-
-def _first_problem(error: ValidationError) -> str:
-    first = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "order"
-    return f"{where}: {first['msg']}"
 
 
 def _order_filter(

@@ -39,17 +39,6 @@ class Channel(BaseModel):
     updated_at: datetime
 
 
-class ChannelCredentials(BaseModel):
-    """What a service needs to call BigCommerce for a channel."""
-
-    model_config = ConfigDict(frozen=True)
-
-    channel_id: uuid.UUID
-    store_hash: str
-    status: ChannelStatus
-    access_token_encrypted: bytes | None
-
-
 CHANNEL_COLUMNS = """
     id, store_hash, status, store_name, trading_name, country, username,
     mark_orders_as_despatched, order_status_ids, despatched_order_status, scope,
@@ -75,18 +64,6 @@ async def get_channel_by_store(conn: asyncpg.Connection | asyncpg.Pool, store_ha
     return channel_from_record(record) if record else None
 
 
-SELECT_CREDENTIALS = """
-SELECT id AS channel_id, store_hash, status, access_token_encrypted FROM channels WHERE id = $1
-"""
-
-
-async def get_credentials(
-    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID
-) -> ChannelCredentials | None:
-    record = await conn.fetchrow(SELECT_CREDENTIALS, channel_id)
-    return ChannelCredentials.model_validate(dict(record)) if record else None
-
-
 # Only a grant that is still the one in use may be flagged: a reinstall that raced the 401
 # has already stored a new token, and must stay active.
 MARK_REAUTHORIZATION_REQUIRED = """
@@ -105,15 +82,6 @@ async def mark_reauthorization_required(
     """Flag a channel whose token BigCommerce refused; True when this call changed it."""
     result: str = await conn.execute(MARK_REAUTHORIZATION_REQUIRED, channel_id, token_used, reason)
     return result.endswith(" 1")
-
-
-SET_LAST_ERROR = "UPDATE channels SET last_error = $2, updated_at = now() WHERE id = $1"
-
-
-async def set_last_error(
-    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, error: str | None
-) -> None:
-    await conn.execute(SET_LAST_ERROR, channel_id, error)
 
 
 POLL_REQUESTED_CHANNEL = "connector_poll_requested"

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict
@@ -15,8 +15,6 @@ from pydantic import BaseModel, ConfigDict
 from common.events import OrderDespatched
 
 DespatchState = Literal["pending", "posting", "written", "failed", "not_written"]
-DESPATCH_STATES: tuple[str, ...] = get_args(DespatchState)
-"""Every state a despatch can be in; 'posting' = a shipment request is in flight (shown as pending work)."""
 
 
 class DespatchItem(BaseModel):
@@ -165,3 +163,21 @@ async def count_pending_despatches(conn: asyncpg.Connection | asyncpg.Pool, chan
     """Despatches received and not yet written back (including one whose request is in flight)."""
     count: int = await conn.fetchval(COUNT_PENDING, channel_id)
     return count
+
+
+COUNT_PENDING_BY_CHANNEL = """
+SELECT channel_id, count(*) FROM despatches
+ WHERE channel_id = ANY($1::uuid[]) AND state IN ('pending', 'posting')
+ GROUP BY channel_id
+"""
+
+
+async def count_pending_by_channel(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """`count_pending_despatches` of several channels in one query; a channel with none is absent."""
+    if not channel_ids:
+        return {}
+    return {
+        r["channel_id"]: r["count"] for r in await conn.fetch(COUNT_PENDING_BY_CHANNEL, list(channel_ids))
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
 from aiohttp import web
@@ -91,7 +92,7 @@ async def _settings_body(request: web.Request, *, optional: bool) -> ChannelSett
     return settings
 
 
-async def _call(request: web.Request, action: Any) -> web.Response:
+async def _call(action: Callable[[], Awaitable[web.Response]]) -> web.Response:
     """Run a handler body, mapping refusals and channel errors to problems."""
     try:
         result: web.Response = await action()
@@ -135,7 +136,7 @@ async def get_channel(request: web.Request) -> web.Response:
     async def act() -> web.Response:
         return _json(await operations.get_view(request.app[GATEWAY_KEY], _channel_id(request)))
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.patch("/api/v1/channels/{channel_id}")
@@ -146,7 +147,7 @@ async def patch_channel(request: web.Request) -> web.Response:
         assert settings is not None
         return _json(await operations.update_settings(request.app[GATEWAY_KEY], channel_id, settings))
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.delete("/api/v1/channels/{channel_id}")
@@ -155,7 +156,7 @@ async def delete_channel(request: web.Request) -> web.Response:
         await operations.delete(request.app[GATEWAY_KEY], _channel_id(request))
         return web.Response(status=204)
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.post("/api/v1/channels/{channel_id}/activate")
@@ -165,7 +166,7 @@ async def activate_channel(request: web.Request) -> web.Response:
         settings = await _settings_body(request, optional=True)
         return _json(await operations.activate(request.app[GATEWAY_KEY], channel_id, settings))
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.post("/api/v1/channels/{channel_id}/disconnect")
@@ -173,7 +174,7 @@ async def disconnect_channel(request: web.Request) -> web.Response:
     async def act() -> web.Response:
         return _json(await operations.disconnect(request.app[GATEWAY_KEY], _channel_id(request)))
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.post("/api/v1/channels/{channel_id}/sync")
@@ -181,7 +182,7 @@ async def sync_channel(request: web.Request) -> web.Response:
     async def act() -> web.Response:
         return _json(await operations.sync(request.app[GATEWAY_KEY], _channel_id(request)), status=202)
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.get("/api/v1/channels/{channel_id}/despatches")
@@ -197,7 +198,7 @@ async def channel_despatches(request: web.Request) -> web.Response:
         rows = await list_despatches(gateway.pool, channel_id, state)
         return _json([r.model_dump(mode="json") for r in rows])
 
-    return await _call(request, act)
+    return await _call(act)
 
 
 @routes.post("/api/v1/channels/{channel_id}/despatches/{order_id}/retry")
@@ -217,4 +218,4 @@ async def retry(request: web.Request) -> web.Response:
             )
         return _json({"order_id": order_id, "queued": queued}, status=202)
 
-    return await _call(request, act)
+    return await _call(act)

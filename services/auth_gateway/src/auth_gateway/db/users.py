@@ -42,12 +42,3 @@ async def remove_user(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.
     """Forget a user; True when they were known."""
     result: str = await conn.execute(DELETE_USER, channel_id, user_id)
     return result.endswith(" 1")
-
-
-SELECT_USERS = """
-SELECT user_id, email, username, is_owner FROM channel_users WHERE channel_id = $1 ORDER BY user_id
-"""
-
-
-async def list_users(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> list[ChannelUser]:
-    return [ChannelUser.model_validate(dict(r)) for r in await conn.fetch(SELECT_USERS, channel_id)]

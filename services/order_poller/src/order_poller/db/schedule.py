@@ -98,8 +98,8 @@ async def renew_lease(
     channel_id: uuid.UUID,
     *,
     owner: str,
-    lease_until: datetime | None = None,
-    lease_s: float = 300.0,
+    lease_until: datetime | None,
+    lease_s: float,
 ) -> LeaseState:
     """Extend our lease; `held` is False when another replica took it over or the channel is gone."""
     row = await conn.fetchrow(RENEW_LEASE, channel_id, owner, lease_until, lease_s)
