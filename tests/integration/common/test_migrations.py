@@ -12,7 +12,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from common.crypto import generate_key
 from common.db.migrate import load_migrations, migrate
+from common.db.pool import open_pool
 from common.errors import MigrationError
 
 from tests.support.servers import Servers, with_database
@@ -94,3 +96,41 @@ async def test_concurrent_migrate_commands_apply_each_migration_once(empty_datab
         assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
     finally:
         await conn.close()
+
+
+async def test_services_refuse_a_database_that_is_missing_or_behind(empty_database_url: str) -> None:
+    with pytest.raises(MigrationError, match="does not exist: run `connector migrate`"):
+        async with open_pool(empty_database_url):
+            pass
+
+    await migrate(empty_database_url)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute("DELETE FROM schema_migrations WHERE version = $1", load_migrations()[-1].version)
+    finally:
+        await conn.close()
+    with pytest.raises(MigrationError, match=r"lacks migrations .*: run `connector migrate` first"):
+        async with open_pool(empty_database_url):
+            pass
+
+
+async def test_a_service_started_before_migrate_exits_with_one_clear_line(empty_database_url: str) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "BIGCOMMERCE_CLIENT_ID": "client",
+        "BIGCOMMERCE_CLIENT_SECRET": "secret-of-at-least-thirty-two-bytes!",
+        "TOKEN_ENCRYPTION_KEYS": generate_key(),
+        "HTTP_PORT": "0",
+    }
+    poller = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "order-poller"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(poller.communicate(), 60)
+
+    assert poller.returncode == 1
+    assert "run `connector migrate` first" in err.decode()
+    assert "Traceback" not in err.decode()

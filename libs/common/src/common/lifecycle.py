@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from common.errors import MigrationError
+
 log = structlog.get_logger(__name__)
 
 
@@ -38,6 +40,6 @@ def run_service(name: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> 
 
     try:
         asyncio.run(runner())
-    except (OSError, ConnectionError) as error:
+    except (OSError, ConnectionError, MigrationError) as error:
         log.error("service_failed_to_start", service=name, error=str(error))
         raise SystemExit(1) from None

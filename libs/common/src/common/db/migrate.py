@@ -58,6 +58,28 @@ def load_migrations() -> list[Migration]:
     return found
 
 
+SELECT_APPLIED_VERSIONS = "SELECT version FROM schema_migrations"
+
+
+async def require_current_schema(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """Refuse to run on a database that lacks a migration this release ships.
+
+    A newer schema is fine (a rollout runs the migration Job before the new pods), an older one
+    would fail later on the first query that needs it.
+
+    Raises:
+        MigrationError: naming what is missing and the command that adds it.
+    """
+    try:
+        applied = {row["version"] for row in await conn.fetch(SELECT_APPLIED_VERSIONS)}
+    except asyncpg.UndefinedTableError:
+        applied = set()
+    missing = [m for m in load_migrations() if m.version not in applied]
+    if missing:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in missing)
+        raise MigrationError(f"the database lacks migrations {names}: run `connector migrate` first")
+
+
 async def ensure_database(dsn: str) -> bool:
     """Create the database named in `dsn` when it does not exist; True when it was created."""
     try:

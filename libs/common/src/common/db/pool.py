@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from common.db.migrate import require_current_schema
+from common.errors import MigrationError
+
 Pool = asyncpg.Pool
 Connection = asyncpg.Connection
 
@@ -34,9 +37,17 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 @asynccontextmanager
 async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
-    """A pool for the lifetime of the block."""
-    pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
+    """A pool for the lifetime of the block, on a database migrated to this release's schema.
+
+    Raises:
+        MigrationError: the database does not exist or lacks a migration (fail fast at boot).
+    """
     try:
+        pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
+    except asyncpg.InvalidCatalogNameError:
+        raise MigrationError("the database does not exist: run `connector migrate` first") from None
+    try:
+        await require_current_schema(pool)
         yield pool
     finally:
         await pool.close()
