@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,17 +20,12 @@ from bigcommerce_sandbox.runner import run_sandbox
 from bigcommerce_sandbox.sandbox import Sandbox
 from common.crypto import generate_key
 
+from tests.support.waiting import free_port
+
 CLIENT_ID = "gateway-test-client"
 CLIENT_SECRET = "gateway-test-secret-0123456789abcdef0123456789"
 API_TOKEN = "internal-api-token-0123456789abcdef"
 OTHER_API_TOKEN = "second-internal-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from status_writer.flusher import Flusher
 from status_writer.store_flush import FlushPolicy
 
 from tests.support.clock import FakeTime
+from tests.support.waiting import eventually  # noqa: F401 - re-exported for the writer tests
 
 POLICY = FlushPolicy(lease_s=300, backoff_s=60, backoff_max_s=4 * 3600)
 
@@ -144,13 +144,3 @@ async def writer_rig(pool: asyncpg.Pool, *, max_attempts: int = 5) -> AsyncItera
         )
         key = generate_key()
         yield WriterRig(sandbox, fake, pool, client, TokenCipher([key]), key)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0) -> bool:
-    """Poll `check` until it holds or the deadline passes (waiting on a condition, not on time)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True

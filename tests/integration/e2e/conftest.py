@@ -24,8 +24,8 @@ from tests.integration.e2e.rig import (
     Service,
     Services,
     delete_contract_queues,
-    free_port,
 )
+from tests.support.waiting import free_port
 
 FAILED = pytest.StashKey[bool]()
 

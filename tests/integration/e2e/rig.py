@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,13 +26,6 @@ CLIENT_SECRET = "e2e-client-secret-0123456789abcdef0123456789"  # 32+ bytes, as 
 API_TOKEN = "e2e-internal-api-token"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 25.0  # above the services' default shutdown grace (20 s)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def wait_until(

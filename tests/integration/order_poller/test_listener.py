@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,13 @@ from order_poller.db.notifications import listen_for_download_requests
 
 from tests.support.amqp import bind_probe
 from tests.support.order_poller import DOWNLOADED_KEY
+from tests.support.waiting import eventually, free_port
 
 POLLER = Path(sys.executable).parent / "order-poller"
 
 LISTENER_QUERY = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RecordingLog:
@@ -64,15 +58,6 @@ async def settle_callbacks() -> None:
         await asyncio.sleep(0)
 
 
-async def wait_until(check: Any, timeout_s: float = 10.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 async def test_leaving_the_listener_closes_its_connection_without_a_warning(
     database_url: str, pool: asyncpg.Pool, recorded: RecordingLog
 ) -> None:
@@ -96,13 +81,13 @@ async def test_a_listener_connection_lost_while_running_warns(
         async def listening_pid() -> bool:
             return await pool.fetchval(LISTENER_QUERY) is not None
 
-        assert await wait_until(listening_pid)
+        assert await eventually(listening_pid)
         assert await pool.fetchval(f"SELECT pg_terminate_backend(({LISTENER_QUERY}))")
 
         async def warned() -> bool:
             return ("warning", "download_request_listener_lost") in recorded.lines
 
-        assert await wait_until(warned)
+        assert await eventually(warned)
     await settle_callbacks()
     assert recorded.lines.count(("warning", "download_request_listener_lost")) == 1
 
@@ -137,7 +122,7 @@ async def test_order_poller_stopped_by_sigterm_logs_no_listener_loss(
             async def listening() -> bool:
                 return await pool.fetchval(LISTENER_QUERY) is not None
 
-            assert await wait_until(listening, 20)  # started: its listener is up
+            assert await eventually(listening, timeout_s=20)  # started: its listener is up
             process.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(process.communicate(), 30)
         finally:

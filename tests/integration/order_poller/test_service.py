@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -21,14 +20,9 @@ from order_poller.settings import PollerSettings
 
 from tests.support.amqp import bind_probe
 from tests.support.order_poller import DOWNLOADED_KEY, add_channel, received_events
+from tests.support.waiting import free_port
 
 POLLER = Path(sys.executable).parent / "order-poller"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_for(url: str, status: int = 200, timeout_s: float = 20.0) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import aiohttp
 import asyncpg
@@ -15,13 +14,7 @@ from status_writer.service import run
 from status_writer.settings import WriterSettings
 
 from tests.support.status_writer import despatch, eventually, writer_rig
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.waiting import free_port
 
 
 async def test_service_writes_back_ingests_serves_health_and_stops_cleanly(

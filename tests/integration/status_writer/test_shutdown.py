@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,15 +21,9 @@ from status_writer.service import run
 from status_writer.settings import WriterSettings
 
 from tests.support.status_writer import WriterRig, despatch, eventually, writer_rig
+from tests.support.waiting import free_port
 
 FLUSHES = "status_writer_flush_duration_seconds_count"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def settings_for(
