@@ -1,7 +1,8 @@
 # The connector's commands. `make run` and `make test` set up everything on a fresh machine.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# looked up when each recipe runs, so a uv that `make uv` just installed is found
+UV = $$(command -v uv || echo "$(HOME)/.local/bin/uv")
 PYTEST_ARGS ?=
 
 .PHONY: help uv sync services migrate run test test-fast lint format bench
@@ -13,34 +14,34 @@ help:
 	@echo "make bench  - pipeline benchmarks beside same-run baselines"
 
 uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
 
 sync: uv
-	@$$(command -v uv || echo $(UV)) sync --locked --quiet
+	@$(UV) sync --locked --quiet
 
 services:
 	@scripts/ensure-services.sh
 
 migrate: sync services
-	@$$(command -v uv || echo $(UV)) run connector migrate
+	@$(UV) run connector migrate
 
 run: sync services
-	@$$(command -v uv || echo $(UV)) run connector run
+	@$(UV) run connector run
 
 test: sync services
-	@$$(command -v uv || echo $(UV)) run pytest $(PYTEST_ARGS)
+	@$(UV) run pytest $(PYTEST_ARGS)
 
 test-fast: sync
-	@$$(command -v uv || echo $(UV)) run pytest -m "not integration" $(PYTEST_ARGS)
+	@$(UV) run pytest -m "not integration" $(PYTEST_ARGS)
 
 lint: sync
-	@$$(command -v uv || echo $(UV)) run ruff check .
-	@$$(command -v uv || echo $(UV)) run ruff format --check .
-	@$$(command -v uv || echo $(UV)) run mypy
+	@$(UV) run ruff check .
+	@$(UV) run ruff format --check .
+	@$(UV) run mypy
 
 format: sync
-	@$$(command -v uv || echo $(UV)) run ruff format .
-	@$$(command -v uv || echo $(UV)) run ruff check --fix .
+	@$(UV) run ruff format .
+	@$(UV) run ruff check --fix .
 
 bench: sync services
-	@$$(command -v uv || echo $(UV)) run python -m bench
+	@$(UV) run python -m bench
