@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bigcommerce_sandbox import hooks, login, marketplace, orders, shipments, store_info
+from bigcommerce_sandbox import hooks, html, login, marketplace, orders, shipments, store_info, store_view
 from bigcommerce_sandbox.middlewares import PIPELINE, SANDBOX_KEY
 from bigcommerce_sandbox.sandbox import Sandbox
 
 
 def create_app(sandbox: Sandbox) -> web.Application:
-    """An application serving `sandbox`: login service, marketplace, v2 and v3 APIs."""
+    """An application serving `sandbox`: login service, marketplace, store view, v2 and v3 APIs."""
     app = web.Application(middlewares=PIPELINE)
     app[SANDBOX_KEY] = sandbox
     # Shipments before orders so `/orders/{id}/shipments` is not taken for an order route.
@@ -23,6 +23,8 @@ def create_app(sandbox: Sandbox) -> web.Application:
         hooks.routes,
         login.routes,
         marketplace.routes,
+        store_view.routes,
+        html.routes,
     ):
         app.router.add_routes(table)
 
