@@ -6,7 +6,6 @@ import asyncio
 
 import aiohttp
 from bigcommerce_sandbox import run_sandbox, serve
-from bigcommerce_sandbox.runner import DEMO_STORE_HASH
 
 
 async def test_run_sandbox_exposes_its_urls() -> None:
@@ -34,7 +33,9 @@ async def test_serve_prints_urls_and_creates_the_demo_store() -> None:
     assert any("BIGCOMMERCE_CLIENT_SECRET=" in line for line in lines)
     async with aiohttp.ClientSession() as http, http.get(f"{api_url}/marketplace") as resp:
         page = await resp.text()
-    assert DEMO_STORE_HASH in page
+    (created,) = [line for line in lines if "demo store" in line]
+    assert "(new) with 40 orders" in created
+    assert created.split("'")[1] in page
+    assert any("/manage/orders" in line for line in lines)
     stop.set()
     await task
-    assert any("demo store 'demostore' with 40 orders" in line for line in lines)

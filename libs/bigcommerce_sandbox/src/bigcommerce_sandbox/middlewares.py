@@ -1,4 +1,4 @@
-"""Request pipeline of the store API: log, rate limit, faults, error shapes, auth and media types."""
+"""Request pipeline: persist changes; for the store API log, rate limit, faults, error shapes, auth, media types."""
 
 from __future__ import annotations
 
@@ -56,6 +56,16 @@ def required_scopes(method: str, where: StorePath) -> tuple[str, ...]:
 def request_token(request: web.Request) -> Token:
     """The token the auth middleware accepted for this request."""
     return request[AUTH_KEY]
+
+
+@web.middleware
+async def persist_changes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Save the sandbox after every request that may change it, before the answer goes out."""
+    try:
+        return await handler(request)
+    finally:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            request.app[SANDBOX_KEY].save()
 
 
 @web.middleware
@@ -191,4 +201,4 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     return await handler(request)
 
 
-PIPELINE = [log_requests, compress, rate_limit, inject_faults, render_errors, authenticate]
+PIPELINE = [persist_changes, log_requests, compress, rate_limit, inject_faults, render_errors, authenticate]

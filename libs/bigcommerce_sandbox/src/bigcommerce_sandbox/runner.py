@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -14,8 +16,9 @@ from bigcommerce_sandbox.builders import LineSpec
 from bigcommerce_sandbox.generator import PHYSICAL, generate_orders, store_weight
 from bigcommerce_sandbox.models import AppConfig, Store
 from bigcommerce_sandbox.sandbox import DEFAULT_APP, Sandbox
+from bigcommerce_sandbox.store_view import ORDERS_PATH
 
-DEMO_STORE_HASH = "demostore"
+DEMO_STORE_HASH = "demo"  # a new demo store gets six random hex digits after it
 
 
 def _echo(line: str) -> None:
@@ -66,7 +69,7 @@ def create_demo_store(
 
 
 async def add_demo_orders(sandbox: Sandbox, store_hash: str, interval_s: float) -> None:
-    """Every `interval_s`, a new order arrives in Awaiting Shipment, firing its webhooks."""
+    """Every `interval_s`, a new order arrives in Awaiting Shipment (saved), firing its webhooks."""
     index = 0
     while True:
         await asyncio.sleep(interval_s)
@@ -77,6 +80,7 @@ async def add_demo_orders(sandbox: Sandbox, store_hash: str, interval_s: float) 
             store_hash, [LineSpec(name=name, price_inc_tax=price, weight=weight)], status_id=0
         )
         index += 1
+        sandbox.save()
         await sandbox.emit(store_hash, "store/order/created", {"type": "order", "id": order.id})
         await sandbox.emit_order_status_updated(store_hash, order.id, 9)
 
@@ -92,20 +96,31 @@ async def serve(
     new_order_interval_s: float | None = 120.0,
     stop: asyncio.Event | None = None,
     echo: Callable[[str], None] = _echo,
+    state_path: Path | None = None,
 ) -> None:
-    """Serve until `stop` is set: a demo store, its orders, and the URLs to configure."""
+    """Serve until `stop` is set: a demo store, its orders, and the URLs to configure.
+
+    With `state_path` the stores, tokens and hooks are saved there after every change and restored
+    at the next start, so a restart finds the store, its orders and the app's grant as it left them.
+
+    Raises:
+        StateFileError: `state_path` holds something this version cannot read.
+    """
     app = AppConfig.for_base_url(app_base_url, client_id, client_secret)
     # Local apps listen on plain http and a custom port, which BigCommerce would refuse.
-    sandbox = Sandbox(app, allow_insecure_destinations=True)
+    sandbox = Sandbox(app, allow_insecure_destinations=True, state_path=state_path)
+    restored = sandbox.restore()
     stop = stop or asyncio.Event()
     async with run_sandbox(host, port, sandbox=sandbox):
         ticker: asyncio.Task[None] | None = None
         if demo:
-            store = create_demo_store(sandbox)
+            store = _demo_store(sandbox, restored)
             if new_order_interval_s:
                 ticker = asyncio.create_task(add_demo_orders(sandbox, store.hash, new_order_interval_s))
-            echo(f"BigCommerce sandbox: demo store {store.hash!r} with {len(store.orders)} orders")
+            origin = f"restored from {state_path}" if restored else "new"
+            echo(f"BigCommerce sandbox: demo store {store.hash!r} ({origin}) with {len(store.orders)} orders")
         echo(f"  marketplace (install the app): {sandbox.marketplace_url}")
+        echo(f"  the store's orders: {sandbox.base_url}{ORDERS_PATH}")
         echo(f"  BIGCOMMERCE_API_URL={sandbox.api_url}")
         echo(f"  BIGCOMMERCE_LOGIN_URL={sandbox.login_url}")
         echo(f"  BIGCOMMERCE_CLIENT_ID={app.client_id}")
@@ -118,6 +133,19 @@ async def serve(
                 ticker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+
+
+def _demo_store(sandbox: Sandbox, restored: bool) -> Store:
+    """The restored demo store, or a new one under a hash no earlier sandbox used.
+
+    A connector's database remembers the orders it downloaded by store hash and order id; a new
+    store under an old hash would reuse those ids and its orders would never download.
+    """
+    if restored and sandbox.stores:
+        return next(iter(sandbox.stores.values()))
+    store = create_demo_store(sandbox, f"{DEMO_STORE_HASH}{secrets.token_hex(3)}")
+    sandbox.save()
+    return store
 
 
 def serve_forever(

@@ -6,11 +6,12 @@ import asyncio
 import secrets
 from collections.abc import Coroutine, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bigcommerce_sandbox import oauth, webhooks
+from bigcommerce_sandbox import oauth, persistence, webhooks
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec, build_order
 from bigcommerce_sandbox.clock import Clock, system_clock, to_datetime
 from bigcommerce_sandbox.errors import SandboxError
@@ -54,6 +55,8 @@ class Sandbox:
         code_ttl_s: lifetime of an authorization code (undocumented on BigCommerce).
         seed: seeds the fault probabilities.
         webhook_timeout_s: how long a delivery or server-to-server callback may take.
+        state_path: where `save()` keeps the stores, tokens and hooks across restarts (the demo);
+            None keeps everything in memory only.
     """
 
     def __init__(
@@ -66,12 +69,14 @@ class Sandbox:
         code_ttl_s: float = 600.0,
         seed: int = 0,
         webhook_timeout_s: float = 10.0,
+        state_path: Path | None = None,
     ) -> None:
         self.config = app or DEFAULT_APP
         self.clock = clock
         self.allow_insecure_destinations = allow_insecure_destinations
         self.code_ttl_s = code_ttl_s
         self.webhook_timeout_s = webhook_timeout_s
+        self.state_path = state_path
         self.rate_limiter = RateLimiter(clock, rate_limit_window_s)
         self.stores: dict[str, Store] = {}
         self.tokens: dict[str, Token] = {}
@@ -88,8 +93,8 @@ class Sandbox:
         self._seed = seed
         self._faults: dict[str, FaultSet] = {}
         self._requests: dict[str, list[RequestRecord]] = {}
-        self._next_hook_id = 1
-        self._next_store_id = 1_000_001
+        self.next_hook_id = 1
+        self.next_store_id = 1_000_001
         self._base_url: str | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -142,14 +147,14 @@ class Sandbox:
             raise SandboxError(f"store {store_hash} exists")
         store = Store(
             hash=store_hash,
-            store_id=self._next_store_id,
+            store_id=self.next_store_id,
             name=name,
             owner=User(id=10_000 + len(self.stores), email=owner_email),
             plan_name=plan_name,
             weight_units=weight_units,
             rate_quota=rate_quota if rate_quota is not None else PLAN_QUOTAS.get(plan_name, 150),
         )
-        self._next_store_id += 1
+        self.next_store_id += 1
         self.stores[store_hash] = store
         return store
 
@@ -280,7 +285,7 @@ class Sandbox:
         """Register a hook directly (no validation), as if created through the API."""
         now = int(self.clock())
         hook = Hook(
-            id=self._next_hook_id,
+            id=self.next_hook_id,
             client_id=client_id or self.config.client_id,
             store_hash=store_hash,
             scope=scope,
@@ -290,7 +295,7 @@ class Sandbox:
             created_at=now,
             updated_at=now,
         )
-        self._next_hook_id += 1
+        self.next_hook_id += 1
         self.hooks[hook.id] = hook
         return hook
 
@@ -344,6 +349,17 @@ class Sandbox:
         await self.drain()
         if self._session is not None:
             await self._session.close()
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def restore(self) -> bool:
+        """Load the state saved at `state_path`; False when there is none (or no path)."""
+        return self.state_path is not None and persistence.load(self, self.state_path)
+
+    def save(self) -> None:
+        """Write the state to `state_path` (nothing without one); called after every change."""
+        if self.state_path is not None:
+            persistence.save(self, self.state_path)
 
     # -- HTTP app ---------------------------------------------------------------------------
 

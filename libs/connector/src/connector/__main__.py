@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from common.db.migrate import migrate
 from common.errors import MigrationError
@@ -26,7 +27,7 @@ def _migrate(_: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from bigcommerce_sandbox import serve
+    from bigcommerce_sandbox import StateFileError, serve
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -37,9 +38,14 @@ def _sandbox(args: argparse.Namespace) -> int:
             app_base_url=args.app_base_url,
             new_order_interval_s=args.new_order_every or None,
             stop=stop,
+            state_path=args.state_file,
         )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StateFileError as error:
+        print(f"sandbox state: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -82,12 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--app-base-url", default="http://127.0.0.1:8080", help="the gateway (PUBLIC_BASE_URL)"
     )
     sandbox.add_argument("--new-order-every", type=float, default=120.0, help="seconds; 0 = no new orders")
+    sandbox.add_argument(
+        "--state-file", type=Path, default=None, help="keep the stores in this JSON file across restarts"
+    )
     sandbox.set_defaults(func=_sandbox)
 
     run_cmd = commands.add_parser(
         "run", help="migrate and run every service (with the sandbox when no app credentials)"
     )
     run_cmd.add_argument("--sandbox-port", type=int, default=8900)
+    for service, default in (("gateway", 8080), ("poller", 8081), ("writer", 8082)):
+        run_cmd.add_argument(
+            f"--{service}-port", type=int, default=None, help=f"HTTP_PORT (default {default})"
+        )
+    run_cmd.add_argument(
+        "--new-order-every", type=float, default=120.0, help="sandbox mode: seconds; 0 = none"
+    )
+    run_cmd.add_argument(
+        "--despatch-delay", type=float, default=20.0, help="sandbox mode: demo despatch delay"
+    )
     run_cmd.add_argument(
         "--no-demo-despatcher", action="store_true", help="do not despatch downloaded orders"
     )

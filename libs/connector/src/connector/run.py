@@ -18,6 +18,9 @@ from connector.supervisor import ProcessSpec, base_environment, console_script, 
 
 DEMO_INTERNAL_TOKEN = "demo-internal-token"  # noqa: S105 - printed for the newcomer; sandbox mode only
 DEMO_STATE_DIR = Path(".demo")
+# The sandbox keeps its store here, so a restarted demo finds the orders and grant the database knows.
+SANDBOX_STATE_FILE = DEMO_STATE_DIR / "sandbox.json"
+SERVICES = ("auth-gateway", "order-poller", "status-writer")
 
 
 def sandbox_mode() -> bool:
@@ -35,9 +38,11 @@ def demo_token_key() -> str:
     return path.read_text().strip()
 
 
-def demo_environment(sandbox_port: int) -> dict[str, str]:
+def demo_environment(sandbox_port: int, gateway_url: str) -> dict[str, str]:
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     defaults = {
+        "PUBLIC_BASE_URL": gateway_url,
+        "CLICKDROP_APP_URL": gateway_url,
         "BIGCOMMERCE_CLIENT_ID": DEFAULT_APP.client_id,
         "BIGCOMMERCE_CLIENT_SECRET": DEFAULT_APP.client_secret,
         "BIGCOMMERCE_API_URL": sandbox_url,
@@ -56,8 +61,8 @@ def plan(args: argparse.Namespace) -> list[ProcessSpec]:
     overrides = {"LOG_FORMAT": os.environ.get("LOG_FORMAT", "console")}
     specs: list[ProcessSpec] = []
     if sandbox_mode():
-        overrides |= demo_environment(args.sandbox_port)
-        public = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+        overrides |= demo_environment(args.sandbox_port, f"http://127.0.0.1:{args.gateway_port or 8080}")
+        public = overrides["PUBLIC_BASE_URL"]
         specs.append(
             ProcessSpec(
                 "sandbox",
@@ -68,15 +73,24 @@ def plan(args: argparse.Namespace) -> list[ProcessSpec]:
                     str(args.sandbox_port),
                     "--app-base-url",
                     public,
+                    "--state-file",
+                    str(SANDBOX_STATE_FILE),
+                    "--new-order-every",
+                    str(args.new_order_every),
                 ],
                 base_environment(overrides),
             )
         )
     env = base_environment(overrides)
-    for name in ("auth-gateway", "order-poller", "status-writer"):
-        specs.append(ProcessSpec(name, [console_script(name)], env))
+    ports = dict(zip(SERVICES, (args.gateway_port, args.poller_port, args.writer_port), strict=True))
+    for name in SERVICES:
+        port = ports[name]  # None: the service's own default (8080, 8081, 8082)
+        specs.append(
+            ProcessSpec(name, [console_script(name)], env | ({"HTTP_PORT": str(port)} if port else {}))
+        )
     if sandbox_mode() and not args.no_demo_despatcher:
-        specs.append(ProcessSpec("demo-despatch", [console_script("connector"), "demo-despatcher"], env))
+        despatcher = [console_script("connector"), "demo-despatcher", "--delay", str(args.despatch_delay)]
+        specs.append(ProcessSpec("demo-despatch", despatcher, env))
     return specs
 
 
@@ -87,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if sandbox_mode():
         print(
             "sandbox mode (no BIGCOMMERCE_CLIENT_ID): open the marketplace URL the sandbox prints, install the app,\n"
-            "then activate the channel on the settings page. Internal API token: " + DEMO_INTERNAL_TOKEN,
+            "then activate the channel on the settings page; the store's orders page shows them completed.\n"
+            f"The sandbox keeps its store in {SANDBOX_STATE_FILE}. Internal API token: {DEMO_INTERNAL_TOKEN}",
             file=sys.stderr,
         )
 
