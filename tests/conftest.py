@@ -17,6 +17,8 @@ from tests.support.amqp import delete_topology
 from tests.support.servers import Servers, find_servers, with_database
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+# `browser` and `page` fixtures; screenshots and HTML of failed browser tests under test-results/
+pytest_plugins = ["tests.support.browser.plugin"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -91,10 +91,10 @@ def _order_row(store: Store, order: Order, requests: list[RequestRecord]) -> str
         f'<tr><th scope="row"><a href="{ORDERS_PATH}/{order.id}?{store_query(store.hash)}">'
         f"#{order.id}</a></th>"
         f"<td>{when(order.date_created)}</td>"
-        f"<td>{escape(billing.first_name)} {escape(billing.last_name)}</td>"
+        f'<td class="text">{escape(billing.first_name)} {escape(billing.last_name)}</td>'
         f"<td>{status_badge(order.status_id)}</td>"
         f'<td class="number">{shipped} of {units}</td>'
-        f"<td>{tracking_links(order.shipments)}</td>"
+        f'<td class="tracking">{tracking_links(order.shipments)}</td>'
         f'<td class="number">{money(order, order.total_inc_tax)}</td>'
         f"<td>{last}</td></tr>"
     )
@@ -206,7 +206,7 @@ def _items(store: Store, order: Order) -> str:
         )
     )
     rows = "".join(
-        f'<tr><th scope="row">{escape(line.name)}</th><td>{escape(line.sku)}</td>'
+        f'<tr><th scope="row" class="text">{escape(line.name)}</th><td class="text">{escape(line.sku)}</td>'
         f"<td>{'pickup' if line.order_pickup_method_id else escape(line.type)}</td>"
         f"<td>{_address_label(order, line.order_address_id)}</td>"
         f'<td class="number">{line.quantity}</td><td class="number">{line.quantity_shipped}</td>'
@@ -259,9 +259,9 @@ def _shipments(order: Order) -> str:
     rows = "".join(
         f'<tr><th scope="row">#{s.id}</th><td>{when(s.date_created)}</td>'
         f"<td>{_address_label(order, s.order_address_id)}</td>"
-        f"<td>{_shipped_items(order, s)}</td>"
+        f'<td class="text">{_shipped_items(order, s)}</td>'
         f"<td>{escape(s.shipping_provider or s.tracking_carrier) or '—'}</td>"
-        f"<td>{tracking_links([s])}</td></tr>"
+        f'<td class="tracking">{tracking_links([s])}</td></tr>'
         for s in order.shipments
     )
     return f"<h2>Shipments</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -284,7 +284,7 @@ def _app_requests(store: Store, requests: list[RequestRecord]) -> str:
     head = "".join(f'<th scope="col">{label}</th>' for label in ("Time", "Request", "Answer"))
     rows = "".join(
         f"<tr><td>{when(to_datetime(r.at))}</td>"
-        f"<td><code>{escape(r.method)} {escape(r.path.removeprefix(prefix))}</code></td>"
+        f'<td class="text"><code>{escape(r.method)} {escape(r.path.removeprefix(prefix))}</code></td>'
         f"<td>{r.status if r.status is not None else 'connection dropped'}</td></tr>"
         for r in requests
     )
