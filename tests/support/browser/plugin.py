@@ -2,7 +2,8 @@
 
 Registered for the whole suite by `tests/conftest.py`. A test asks for `page` (or `browser`); when its
 setup or body fails, `test-results/<test>/` receives `screenshot.png`, `page.html` and `url.txt` of the
-page as it was at the failure.
+page as it was at the failure. With `BROWSER_STEP_SCREENSHOTS=1`, `steps.shot(page, name)` also keeps a
+screenshot of every step a walk names, in `test-results/<test>/steps/`, to compare with the guide.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,9 @@ CHROMIUM_FLAGS = (
 )
 RESULTS_FOLDER = "test-results"
 VIEWPORT = {"width": 1280, "height": 900}
+ACTION_TIMEOUT_MS = (
+    10_000  # a click or an expectation on a local page: Playwright's 30 s only delays a failure
+)
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -71,6 +76,7 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport=VIEWPORT, locale="en-GB")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     opened = await context.new_page()
     try:
         yield opened
@@ -81,3 +87,25 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
             await save_failure_artifacts(opened, folder)
             print(f"browser artifacts of the failure: {folder}")  # shown with the failure's report
         await context.close()
+
+
+@dataclass
+class Steps:
+    """Screenshots of a walk's named steps, kept only when asked for (BROWSER_STEP_SCREENSHOTS=1)."""
+
+    folder: Path
+    enabled: bool
+    taken: int = 0
+
+    async def shot(self, page: Page, name: str) -> None:
+        if not self.enabled:
+            return
+        self.taken += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=self.folder / f"{self.taken:02d}-{name}.png", full_page=True)
+
+
+@pytest.fixture
+def steps(request: pytest.FixtureRequest) -> Steps:
+    enabled = os.environ.get("BROWSER_STEP_SCREENSHOTS") == "1"
+    return Steps(artifacts_folder(request.node) / "steps", enabled)

@@ -107,11 +107,11 @@ def store_picker(sandbox: Sandbox, path: str, current: Store) -> str:
     return f'<nav aria-label="Stores" class="stores"><ul>{links}</ul></nav>'
 
 
-def when(moment: datetime | None) -> str:
-    """A date as a `<time>` element, or a dash."""
+def when(moment: datetime | None, shown_as: str = "%d %b %Y %H:%M:%S UTC") -> str:
+    """A date as a `<time>` element (`shown_as` a strftime format), or a dash."""
     if moment is None:
         return "—"
-    shown = moment.strftime("%d %b %Y %H:%M:%S UTC")
+    shown = moment.strftime(shown_as)
     return f'<time datetime="{escape(moment.isoformat())}">{shown}</time>'
 
 

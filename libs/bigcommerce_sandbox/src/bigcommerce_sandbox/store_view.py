@@ -83,14 +83,14 @@ def _order_row(store: Store, order: Order, requests: list[RequestRecord]) -> str
     shipped = sum(line.quantity_shipped for line in physical)
     billing = order.billing_address
     last = (
-        f"{len(requests)}, last {when(to_datetime(requests[-1].at))}"
+        f"{len(requests)}, last at {when(to_datetime(requests[-1].at), '%H:%M:%S')}"
         if requests
         else '<span class="muted">none</span>'
     )
     return (
         f'<tr><th scope="row"><a href="{ORDERS_PATH}/{order.id}?{store_query(store.hash)}">'
         f"#{order.id}</a></th>"
-        f"<td>{when(order.date_created)}</td>"
+        f"<td>{when(order.date_created, '%d %b %Y %H:%M')}</td>"
         f'<td class="text">{escape(billing.first_name)} {escape(billing.last_name)}</td>'
         f"<td>{status_badge(order.status_id)}</td>"
         f'<td class="number">{shipped} of {units}</td>'
@@ -136,7 +136,9 @@ async def order_list(request: web.Request) -> web.Response:
         store_picker(sandbox, ORDERS_PATH, store)
         + f'<p class="muted">Store <strong>{escape(store.name)}</strong> ({escape(store.hash)}), '
         f"{len(orders)} orders. Read-only: the app changes orders through the API, and this page shows "
-        "the result. App requests are those of this sandbox run.</p>" + table + _pager(store, number, pages)
+        "the result. App requests are those of this sandbox run; times are UTC.</p>"
+        + table
+        + _pager(store, number, pages)
     )
     return page("Orders", body, store_hash=store.hash, current="orders")
 
