@@ -59,11 +59,10 @@ def page(
     *,
     store_hash: str | None = None,
     current: str = "",
-    status: int = 200,
 ) -> web.Response:
     """A whole page: `title` as its heading, `body` (already escaped HTML) as its content."""
     html = _document(title, body, store_hash, current)
-    return web.Response(text=html, status=status, content_type="text/html", headers=_HEADERS)
+    return web.Response(text=html, content_type="text/html", headers=_HEADERS)
 
 
 def _document(title: str, body: str, store_hash: str | None, current: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal
 from html import escape
 
@@ -28,6 +29,7 @@ routes = web.RouteTableDef()
 
 ORDERS_PATH = "/manage/orders"
 PAGE_SIZE = 50
+NUMBER = ' class="number"'
 _ORDER_REQUEST = re.compile(r"^/stores/[^/]+/v2/orders/(?P<id>\d+)(?P<rest>/.*)?$")
 _STATUS_CLASSES = {
     2: "shipped",
@@ -43,6 +45,12 @@ def status_badge(status_id: int) -> str:
     name = ORDER_STATUSES.get(status_id, (f"Status {status_id}", ""))[0]
     kind = _STATUS_CLASSES.get(status_id, "other")
     return f'<span class="status status-{kind}">{escape(name)}</span>'
+
+
+def table_head(*columns: str, numeric: Collection[str] = ()) -> str:
+    """A `<thead>` of column headers; the `numeric` ones right-aligned like their cells."""
+    cells = "".join(f'<th scope="col"{NUMBER if label in numeric else ""}>{label}</th>' for label in columns)
+    return f"<thead><tr>{cells}</tr></thead>"
 
 
 def money(order: Order, amount: Decimal) -> str:
@@ -112,22 +120,21 @@ async def order_list(request: web.Request) -> web.Response:
     shown = orders[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     activity = requests_by_order(sandbox, store)
     rows = "".join(_order_row(store, order, activity.get(order.id, [])) for order in shown)
-    head = "".join(
-        f'<th scope="col"{cls}>{label}</th>'
-        for label, cls in (
-            ("Order", ""),
-            ("Created", ""),
-            ("Customer", ""),
-            ("Status", ""),
-            ("Physical items shipped", ' class="number"'),
-            ("Tracking", ""),
-            ("Total", ' class="number"'),
-            ("App requests", ""),
-        )
+    shipped, total = "Physical items shipped", "Total"
+    head = table_head(
+        "Order",
+        "Created",
+        "Customer",
+        "Status",
+        shipped,
+        "Tracking",
+        total,
+        "App requests",
+        numeric={shipped, total},
     )
     table = (
         f"<table><caption>Orders of {escape(store.name)}, newest first "
-        f"(page {number} of {pages})</caption><thead><tr>{head}</tr></thead>"
+        f"(page {number} of {pages})</caption>{head}"
         f"<tbody>{rows}</tbody></table>"
         if shown
         else "<p>This store has no orders yet.</p>"
@@ -193,20 +200,8 @@ def _summary(order: Order) -> str:
 
 
 def _items(store: Store, order: Order) -> str:
-    head = "".join(
-        f'<th scope="col"{cls}>{label}</th>'
-        for label, cls in (
-            ("Product", ""),
-            ("SKU", ""),
-            ("Kind", ""),
-            ("Ships to", ""),
-            ("Quantity", ' class="number"'),
-            ("Shipped", ' class="number"'),
-            ("Refunded", ' class="number"'),
-            (f"Weight ({escape(store.weight_units)})", ' class="number"'),
-            ("Price inc. tax", ' class="number"'),
-        )
-    )
+    numbers = ("Quantity", "Shipped", "Refunded", f"Weight ({escape(store.weight_units)})", "Price inc. tax")
+    head = table_head("Product", "SKU", "Kind", "Ships to", *numbers, numeric=numbers)
     rows = "".join(
         f'<tr><th scope="row" class="text">{escape(line.name)}</th><td class="text">{escape(line.sku)}</td>'
         f"<td>{'pickup' if line.order_pickup_method_id else escape(line.type)}</td>"
@@ -216,7 +211,7 @@ def _items(store: Store, order: Order) -> str:
         f'<td class="number">{money(order, line.price_inc_tax)}</td></tr>'
         for line in order.lines
     )
-    return f"<h2>Items</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"<h2>Items</h2><table>{head}<tbody>{rows}</tbody></table>"
 
 
 def _address_label(order: Order, address_id: int) -> str:
@@ -254,10 +249,7 @@ def _shipping_address(shipping: ShippingAddress) -> str:
 def _shipments(order: Order) -> str:
     if not order.shipments:
         return '<h2>Shipments</h2><p class="muted">No shipments yet.</p>'
-    head = "".join(
-        f'<th scope="col">{label}</th>'
-        for label in ("Shipment", "Created", "Address", "Items", "Provider", "Tracking")
-    )
+    head = table_head("Shipment", "Created", "Address", "Items", "Provider", "Tracking")
     rows = "".join(
         f'<tr><th scope="row">#{s.id}</th><td>{when(s.date_created)}</td>'
         f"<td>{_address_label(order, s.order_address_id)}</td>"
@@ -266,7 +258,7 @@ def _shipments(order: Order) -> str:
         f'<td class="tracking">{tracking_links([s])}</td></tr>'
         for s in order.shipments
     )
-    return f"<h2>Shipments</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"<h2>Shipments</h2><table>{head}<tbody>{rows}</tbody></table>"
 
 
 def _shipped_items(order: Order, shipment: Shipment) -> str:
@@ -283,11 +275,11 @@ def _app_requests(store: Store, requests: list[RequestRecord]) -> str:
     if not requests:
         return title + '<p class="muted">None since the sandbox started.</p>'
     prefix = f"/stores/{store.hash}/v2"
-    head = "".join(f'<th scope="col">{label}</th>' for label in ("Time", "Request", "Answer"))
+    head = table_head("Time", "Request", "Answer")
     rows = "".join(
         f"<tr><td>{when(to_datetime(r.at))}</td>"
         f'<td class="text"><code>{escape(r.method)} {escape(r.path.removeprefix(prefix))}</code></td>'
         f"<td>{r.status if r.status is not None else 'connection dropped'}</td></tr>"
         for r in requests
     )
-    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f"{title}<table>{head}<tbody>{rows}</tbody></table>"
