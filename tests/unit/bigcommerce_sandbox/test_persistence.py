@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -167,3 +168,21 @@ async def test_the_demo_restores_its_store_and_a_new_demo_gets_a_new_hash(state_
     other = await _serve_once(None)
     (fresh,) = [line for line in other if "demo store" in line]
     assert fresh.split("'")[1] != store_hash
+
+
+async def test_the_demo_stops_with_the_error_when_its_state_cannot_be_saved(tmp_path: Path) -> None:
+    state_path = tmp_path / "state" / "sandbox.json"
+    lines: list[str] = []
+    task = asyncio.create_task(
+        serve(
+            port=0, stop=asyncio.Event(), echo=lines.append, new_order_interval_s=0.01, state_path=state_path
+        )
+    )
+    async with asyncio.timeout(10):
+        while not any("BIGCOMMERCE_API_URL=" in line for line in lines):
+            await asyncio.sleep(0.01)
+    shutil.rmtree(state_path.parent)
+    state_path.parent.write_text("a file where the state folder was")  # the next new order cannot be saved
+    done, _ = await asyncio.wait({task}, timeout=10)  # waits for the sandbox to stop; cancels nothing
+    assert done == {task}, "the sandbox kept running without saving"
+    assert isinstance(task.exception(), FileExistsError)

@@ -117,6 +117,9 @@ async def serve(
             store = _demo_store(sandbox, restored)
             if new_order_interval_s:
                 ticker = asyncio.create_task(add_demo_orders(sandbox, store.hash, new_order_interval_s))
+                # a ticker that fails (the state file cannot be written) stops the sandbox; awaiting it
+                # below raises its error, so the demo stops loudly instead of quietly freezing the store
+                ticker.add_done_callback(lambda _: stop.set())
             origin = f"restored from {state_path}" if restored else "new"
             echo(f"BigCommerce sandbox: demo store {store.hash!r} ({origin}) with {len(store.orders)} orders")
         echo(f"  marketplace (install the app): {sandbox.marketplace_url}")
