@@ -147,3 +147,19 @@ def test_checkov_reports_a_writable_root_filesystem(tmp_path: Path) -> None:
     failures = checkov_failures(yaml.safe_dump_all(docs), tmp_path / "writable.yaml", SKIPPED_CHECKS)
     assert failures
     assert all(failure.startswith("CKV_K8S_22 ") for failure in failures), failures
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_only_the_gateway_receives_the_client_secret(target: str) -> None:
+    holders = {
+        doc["metadata"]["name"]
+        for doc in rendered(target)
+        for container in pod_containers(doc)
+        for item in container.get("env", [])
+        if item.get("valueFrom", {}).get("secretKeyRef", {}).get("key") == "BIGCOMMERCE_CLIENT_SECRET"
+        or item["name"] == "BIGCOMMERCE_CLIENT_SECRET"
+    }
+    assert holders == {"auth-gateway"}
+    for doc in rendered(target):
+        for container in pod_containers(doc):
+            assert "secretRef" not in str(container.get("envFrom", [])), "no pod gets the whole Secret"

@@ -12,12 +12,16 @@ from common.lifecycle import install_stop_signals
 from common.logging import configure_logging
 from common.settings import ServiceSettings, load_settings
 
+from connector.settings import MigrateSettings
+
 
 def _migrate(_: argparse.Namespace) -> int:
-    settings = load_settings(ServiceSettings)
+    settings = load_settings(MigrateSettings)
     configure_logging(settings.log_level, settings.log_format)
     try:
-        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+        applied = asyncio.run(
+            migrate(settings.database_url.get_secret_value(), app_role=settings.database_app_role)
+        )
     except MigrationError as error:
         print(f"migration failed: {error}", file=sys.stderr)
         return 1
