@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from common.db.migrate import migrate
 from common.errors import MigrationError
@@ -70,6 +71,18 @@ def _demo_despatcher(args: argparse.Namespace) -> int:
     return 0
 
 
+def _asyncapi(args: argparse.Namespace) -> int:
+    from common.asyncapi import render_asyncapi
+
+    document = render_asyncapi()
+    if args.output is None:
+        sys.stdout.write(document)
+    else:
+        args.output.write_text(document, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="connector", description="Operate the BigCommerce connector.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     despatcher = commands.add_parser("demo-despatcher", help="despatch every downloaded order (demo only)")
     despatcher.add_argument("--delay", type=float, default=20.0, help="seconds between download and despatch")
     despatcher.set_defaults(func=_demo_despatcher)
+
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of the events")
+    asyncapi.add_argument(
+        "--output", type=Path, default=None, help="write it here (the committed copy: docs/asyncapi.json)"
+    )
+    asyncapi.set_defaults(func=_asyncapi)
     return parser
 
 
