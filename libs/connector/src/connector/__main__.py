@@ -13,6 +13,7 @@ from common.lifecycle import install_stop_signals
 from common.logging import configure_logging
 from common.settings import ServiceSettings, load_settings
 
+from connector.dlq_cli import add_dlq_commands
 from connector.settings import MigrateSettings
 
 
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, default=None, help="write it here (the committed copy: docs/asyncapi.json)"
     )
     asyncapi.set_defaults(func=_asyncapi)
+
+    add_dlq_commands(commands)
     return parser
 
 
