@@ -106,7 +106,11 @@ def exposed_metrics(texts: Iterable[str]) -> dict[str, Exposed]:
     return found
 
 
-_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count", "")}
+_SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_sum", "_count"),
+    "summary": ("_sum", "_count", ""),
+}
 
 
 def mismatches(expr: str, exposed: dict[str, Exposed]) -> list[str]:
