@@ -31,8 +31,15 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_MISSING = "the demo needs the bigcommerce-sandbox package: run it from the repository (uv sync), not an image"
+
+
 def _sandbox(args: argparse.Namespace) -> int:
-    from bigcommerce_sandbox import serve
+    try:
+        from bigcommerce_sandbox import serve
+    except ImportError:
+        print(DEMO_MISSING, file=sys.stderr)
+        return 2
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -50,7 +57,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from connector.run import run
+    try:
+        from connector.run import run
+    except ImportError:
+        print(DEMO_MISSING, file=sys.stderr)
+        return 2
 
     return run(args)
 
