@@ -31,7 +31,9 @@ def require_tools() -> None:
     """Skip with the reason where buildah or mmdebstrap is missing; in CI (which installs them) fail."""
     missing = [tool for tool in ("buildah", "mmdebstrap") if shutil.which(tool) is None]
     if missing:
-        message = f"{' and '.join(missing)} not installed (apt-get install buildah mmdebstrap): image not built"
+        message = (
+            f"{' and '.join(missing)} not installed (apt-get install buildah mmdebstrap): image not built"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -47,9 +49,12 @@ def buildah(*args: str, timeout_s: float = 120) -> str:
 
 
 def image_exists(reference: str) -> bool:
-    return subprocess.run(
-        ["buildah", "inspect", "--type", "image", reference], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        subprocess.run(
+            ["buildah", "inspect", "--type", "image", reference], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 # Certificate authorities this machine adds to Debian's (a TLS-inspecting egress proxy, say): the
@@ -87,7 +92,9 @@ def base_image() -> str:
                 buildah("run", "--isolation", "chroot", container, "--", "update-ca-certificates")
             # pip and uv read these (they bundle their own roots otherwise)
             env = [f"PATH={BASE_PATH}", f"SSL_CERT_FILE={CA_BUNDLE}", f"PIP_CERT={CA_BUNDLE}"]
-            buildah("config", *(arg for var in env for arg in ("--env", var)), "--cmd", "python3.11", container)
+            buildah(
+                "config", *(arg for var in env for arg in ("--env", var)), "--cmd", "python3.11", container
+            )
             buildah("commit", "--rm", container, reference, timeout_s=300)
         except BaseException:
             subprocess.run(["buildah", "rm", container], capture_output=True, check=False)

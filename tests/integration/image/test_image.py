@@ -40,10 +40,10 @@ STOP_TIMEOUT_S = 30.0
 
 
 @pytest.fixture(scope="module")
-def images() -> Iterator[dict[str, str]]:
+def images() -> dict[str, str]:
     require_tools()
     base = base_image()
-    yield {package: build_service_image(package, base) for package in SERVICES}
+    return {package: build_service_image(package, base) for package in SERVICES}
 
 
 @dataclass
@@ -90,12 +90,15 @@ def test_each_image_holds_its_entry_point_and_nothing_of_tests_or_the_sandbox(
         assert {module for module, present in found.items() if present} == set(), package
         # no source tree, tests or build tools beside the virtual environment
         assert run_in(container, "ls", "/app").split() == ["entrypoint"]
-        assert "No such file" in subprocess.run(
-            ["buildah", "run", "--isolation", "chroot", container, "--", "ls", "/src", "/opt/uv"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stderr
+        assert (
+            "No such file"
+            in subprocess.run(
+                ["buildah", "run", "--isolation", "chroot", container, "--", "ls", "/src", "/opt/uv"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stderr
+        )
 
 
 @pytest.fixture

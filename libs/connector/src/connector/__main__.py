@@ -31,7 +31,9 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_MISSING = "the demo needs the bigcommerce-sandbox package: run it from the repository (uv sync), not an image"
+DEMO_MISSING = (
+    "the demo needs the bigcommerce-sandbox package: run it from the repository (uv sync), not an image"
+)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
