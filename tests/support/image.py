@@ -67,6 +67,14 @@ def _local_cas() -> list[Path]:
     return sorted(LOCAL_CAS.glob("*.crt")) if LOCAL_CAS.is_dir() else []
 
 
+def _apt_sources() -> list[str]:
+    """This machine's apt sources when they are bookworm's (its mirror or proxy); else mmdebstrap's defaults."""
+    for path in (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")):
+        if path.is_file() and SUITE in path.read_text(encoding="utf-8", errors="replace"):
+            return [str(path)]
+    return []
+
+
 def base_image() -> str:
     """The local bookworm + python3.11 base, made with mmdebstrap from this machine's apt sources if missing."""
     year, week, _ = datetime.date.today().isocalendar()
@@ -78,9 +86,17 @@ def base_image() -> str:
     with tempfile.TemporaryDirectory(prefix="bcc-base-") as directory:
         tarball = Path(directory) / "rootfs.tar"
         subprocess.run(
-            ["mmdebstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(tarball)],
+            [
+                "mmdebstrap",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                SUITE,
+                str(tarball),
+                *_apt_sources(),
+            ],
             check=True,
             capture_output=True,
+            stdin=subprocess.DEVNULL,
             timeout=BUILD_TIMEOUT_S,
         )
         container = buildah("from", "scratch")

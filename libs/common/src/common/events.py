@@ -149,13 +149,18 @@ class DownloadedOrder(BaseModel):
     consignments: list[Consignment] = Field(min_length=1)
 
 
-class OrderDownloaded(Event):
-    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.downloaded"
-    event_type: Literal["OrderDownloaded"] = "OrderDownloaded"
+class StoreOrderEvent(Event):
+    """An event about one of a store's orders, naming the channel and its trading name."""
 
     channel_id: uuid.UUID
     store_hash: str = Field(min_length=1)
     trading_name: str
+
+
+class OrderDownloaded(StoreOrderEvent):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.downloaded"
+    event_type: Literal["OrderDownloaded"] = "OrderDownloaded"
+
     order: DownloadedOrder
 
 
@@ -163,15 +168,12 @@ OrderChange = Literal["cancelled", "status", "address", "items"]
 """What changed in an order Click & Drop downloaded (CONTRACT §3, `OrderChanged.changes`)."""
 
 
-class OrderChanged(Event):
+class OrderChanged(StoreOrderEvent):
     """An order Click & Drop downloaded changed in BigCommerce before its label was printed."""
 
     ROUTING_KEY: ClassVar[str] = "bigcommerce.order.changed"
     event_type: Literal["OrderChanged"] = "OrderChanged"
 
-    channel_id: uuid.UUID
-    store_hash: str = Field(min_length=1)
-    trading_name: str
     downloaded_event_id: uuid.UUID = Field(description="the OrderDownloaded event this amends")
     changes: list[OrderChange] = Field(
         min_length=1,
