@@ -228,3 +228,28 @@ async def test_missing_queues_are_named_and_nothing_moves(
     unreachable = run_cli("amqp://guest:guest@127.0.0.1:1/", "list")
     assert unreachable.returncode == 1
     assert "broker unreachable" in unreachable.stderr
+
+
+async def test_hostile_headers_and_bodies_are_listed_safely(
+    amqp_connection: AbstractRobustConnection, spec: QueueSpec
+) -> None:
+    channel = await amqp_connection.channel(publisher_confirms=True)
+    headers = {
+        "x-rejection-reason": "\x1b[2J" + "evil\nline" + "x" * 5000,
+        "x-death": [{"count": "many", "time": "yesterday", "reason": "\x00"}],
+    }
+    for body in (b'["a", "list"]', b'{"order_id": {"nested": true}, "store_hash": "' + b"s" * 500 + b'"}'):
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, headers=headers, message_id="\x07bell"), routing_key=spec.dlq_name
+        )
+    await channel.close()
+    letters = await list_dead_letters(amqp_connection, spec.dlq_name)
+    assert len(letters) == 2
+    for letter in letters:
+        assert letter.reason.startswith("?[2Jevil?line")
+        assert len(letter.reason) <= 200
+        assert letter.redeliveries == 0
+        assert letter.dead_lettered_at is None
+        assert letter.message_id == "?bell"
+        assert "order_id" not in letter.ids
+    assert letters[1].ids["store_hash"].endswith("…")

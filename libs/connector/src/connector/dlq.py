@@ -72,6 +72,11 @@ def _aware(value: object) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)  # AMQP timestamps are UTC seconds
 
 
+def _count(death: Mapping[str, Any] | None) -> int:
+    count = death.get("count") if death is not None else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
 def _ids(body: bytes) -> dict[str, str]:
     if len(body) > _MAX_BODY_BYTES:
         return {}
@@ -104,7 +109,7 @@ def describe(message: AbstractIncomingMessage) -> DeadLetter:
         event_type=printable(message.type, 64) if message.type else None,
         message_id=printable(message.message_id, 64) if message.message_id else ids.get("event_id"),
         dead_lettered_at=dead_lettered_at or _aware(message.timestamp),
-        redeliveries=int(death.get("count", 0)) if death is not None else 0,
+        redeliveries=_count(death),
         ids=ids,
     )
 
