@@ -7,6 +7,7 @@ import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aio_pika
 import structlog
@@ -190,6 +191,8 @@ class BatchConsumer:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     message_id=message.message_id,
                     type=message.type,
+                    # when it was dead-lettered: `connector dlq` shows and filters on this age
+                    timestamp=datetime.now(UTC),
                 ),
                 routing_key=self._spec.name,
             )

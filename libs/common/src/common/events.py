@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -27,11 +28,23 @@ def _money(value: Decimal) -> str:
     return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
-UtcTimestamp = Annotated[AwareDatetime, PlainSerializer(_utc_z, return_type=str)]
+UtcTimestamp = Annotated[
+    AwareDatetime,
+    PlainSerializer(_utc_z, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-27T10:15:00Z"]}),
+]
 """An aware datetime serialised as ISO-8601 UTC with `Z`."""
 
-Money = Annotated[Decimal, PlainSerializer(_money, return_type=str)]
+Money = Annotated[
+    Decimal,
+    PlainSerializer(_money, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["12.50"]}),
+]
 """A decimal amount serialised as a decimal string with two places ("12.50")."""
+
+
+# Published models always carry every field, defaults included: their schema says so (AsyncAPI).
+_PUBLISHED = ConfigDict(frozen=True, extra="ignore", json_schema_serialization_defaults_required=True)
 
 
 def utc_now() -> datetime:
@@ -42,7 +55,7 @@ def utc_now() -> datetime:
 class Event(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _PUBLISHED
 
     ROUTING_KEY: ClassVar[str]
 
@@ -80,7 +93,7 @@ class ChannelDisconnected(ChannelEvent):
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _PUBLISHED
 
     first_name: str = ""
     last_name: str = ""
@@ -97,7 +110,7 @@ class Address(BaseModel):
 
 
 class DownloadedItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _PUBLISHED
 
     order_product_id: int
     product_id: int
@@ -112,7 +125,7 @@ class DownloadedItem(BaseModel):
 class Consignment(BaseModel):
     """One shipping address of an order with the physical lines that ship to it."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _PUBLISHED
 
     order_address_id: int
     address: Address
@@ -121,7 +134,7 @@ class Consignment(BaseModel):
 
 
 class DownloadedOrder(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = _PUBLISHED
 
     order_id: int
     status_id: int
@@ -136,14 +149,41 @@ class DownloadedOrder(BaseModel):
     consignments: list[Consignment] = Field(min_length=1)
 
 
-class OrderDownloaded(Event):
-    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.downloaded"
-    event_type: Literal["OrderDownloaded"] = "OrderDownloaded"
+class StoreOrderEvent(Event):
+    """An event about one of a store's orders, naming the channel and its trading name."""
 
     channel_id: uuid.UUID
     store_hash: str = Field(min_length=1)
     trading_name: str
+
+
+class OrderDownloaded(StoreOrderEvent):
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.downloaded"
+    event_type: Literal["OrderDownloaded"] = "OrderDownloaded"
+
     order: DownloadedOrder
+
+
+OrderChange = Literal["cancelled", "status", "address", "items"]
+"""What changed in an order Click & Drop downloaded (CONTRACT §3, `OrderChanged.changes`)."""
+
+
+class OrderChanged(StoreOrderEvent):
+    """An order Click & Drop downloaded changed in BigCommerce before its label was printed."""
+
+    ROUTING_KEY: ClassVar[str] = "bigcommerce.order.changed"
+    event_type: Literal["OrderChanged"] = "OrderChanged"
+
+    downloaded_event_id: uuid.UUID = Field(description="the OrderDownloaded event this amends")
+    changes: list[OrderChange] = Field(
+        min_length=1,
+        description=(
+            "cancelled: moved to Cancelled (5), Refunded (4) or Declined (6); status: any other move "
+            "out of the downloaded statuses that the connector did not make; address: a consignment's "
+            "address or shipping method; items: lines or quantities"
+        ),
+    )
+    order: DownloadedOrder = Field(description="the order as it is now")
 
 
 class DespatchedItem(BaseModel):

@@ -7,22 +7,44 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
+import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from common.amqp import connection_is_open
 from common.db.pool import ping
 
+log = structlog.get_logger(__name__)
+
 ReadinessCheck = Callable[[], Awaitable[bool]]
+MetricsRefresh = Callable[[], Awaitable[None]]
+
+READY = Gauge("connector_ready", "1 while /readyz would answer 200 (dependencies reachable, not draining)")
+# a scrape never waits longer than this for a gauge read from a slow database or broker
+REFRESH_TIMEOUT_S = 5.0
 
 
 class Health:
-    """Readiness state and the checks `/readyz` runs; `ready` is False while starting and draining."""
+    """Readiness state and the checks `/readyz` runs; `ready` is False while starting and draining.
+
+    `refreshers` update gauges from the database or broker before each `/metrics` answer.
+    """
 
     def __init__(self, checks: dict[str, ReadinessCheck] | None = None) -> None:
         self.ready = False
         self.checks: dict[str, ReadinessCheck] = dict(checks or {})
+        self.refreshers: list[MetricsRefresh] = []
+
+    async def refresh_metrics(self) -> None:
+        """Readiness and every gauge; a gauge whose source fails keeps its last value (logged)."""
+        ok, _ = await self.check()
+        READY.set(1 if ok else 0)
+        for refresh in self.refreshers:
+            try:
+                await asyncio.wait_for(refresh(), REFRESH_TIMEOUT_S)
+            except Exception as error:  # noqa: BLE001 - a scrape must answer; readiness shows the outage
+                log.warning("metrics_refresh_failed", error=type(error).__name__)
 
     async def check(self) -> tuple[bool, dict[str, str]]:
         names = list(self.checks)
@@ -66,7 +88,8 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ok else 503)
 
 
-async def metrics(_: web.Request) -> web.Response:
+async def metrics(request: web.Request) -> web.Response:
+    await request.app[HEALTH_KEY].refresh_metrics()
     response = web.Response(body=generate_latest())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

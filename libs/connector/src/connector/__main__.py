@@ -13,12 +13,17 @@ from common.lifecycle import install_stop_signals
 from common.logging import configure_logging
 from common.settings import ServiceSettings, load_settings
 
+from connector.dlq_cli import add_dlq_commands
+from connector.settings import MigrateSettings
+
 
 def _migrate(_: argparse.Namespace) -> int:
-    settings = load_settings(ServiceSettings)
+    settings = load_settings(MigrateSettings)
     configure_logging(settings.log_level, settings.log_format)
     try:
-        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+        applied = asyncio.run(
+            migrate(settings.database_url.get_secret_value(), app_role=settings.database_app_role)
+        )
     except MigrationError as error:
         print(f"migration failed: {error}", file=sys.stderr)
         return 1
@@ -26,8 +31,17 @@ def _migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_MISSING = (
+    "the demo needs the bigcommerce-sandbox package: run it from the repository (uv sync), not an image"
+)
+
+
 def _sandbox(args: argparse.Namespace) -> int:
-    from bigcommerce_sandbox import StateFileError, serve
+    try:
+        from bigcommerce_sandbox import StateFileError, serve
+    except ImportError:
+        print(DEMO_MISSING, file=sys.stderr)
+        return 2
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -50,7 +64,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from connector.run import run
+    try:
+        from connector.run import run
+    except ImportError:
+        print(DEMO_MISSING, file=sys.stderr)
+        return 2
 
     return run(args)
 
@@ -69,6 +87,18 @@ def _demo_despatcher(args: argparse.Namespace) -> int:
         )
 
     asyncio.run(main())
+    return 0
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    from common.asyncapi import render_asyncapi
+
+    document = render_asyncapi()
+    if args.output is None:
+        sys.stdout.write(document)
+    else:
+        args.output.write_text(document, encoding="utf-8")
+        print(f"wrote {args.output}")
     return 0
 
 
@@ -115,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     despatcher = commands.add_parser("demo-despatcher", help="despatch every downloaded order (demo only)")
     despatcher.add_argument("--delay", type=float, default=20.0, help="seconds between download and despatch")
     despatcher.set_defaults(func=_demo_despatcher)
+
+    asyncapi = commands.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of the events")
+    asyncapi.add_argument(
+        "--output", type=Path, default=None, help="write it here (the committed copy: docs/asyncapi.json)"
+    )
+    asyncapi.set_defaults(func=_asyncapi)
+
+    add_dlq_commands(commands)
     return parser
 
 

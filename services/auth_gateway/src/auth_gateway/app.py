@@ -17,6 +17,7 @@ from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher
 from common.db.pool import open_pool, ping
 from common.health import Health, add_health_routes
+from common.operational_metrics import channel_statuses
 from common.outbox import OutboxRelay
 
 from auth_gateway.api.middleware import make_api_middleware
@@ -109,7 +110,12 @@ def create_app(settings: GatewaySettings) -> web.Application:
     async def broker() -> bool:
         return AMQP_KEY in app and await connection_is_open(app[AMQP_KEY])
 
+    async def channel_gauges() -> None:
+        if POOL_KEY in app:
+            await channel_statuses(app[POOL_KEY])()
+
     health = Health({"database": database, "broker": broker})
+    health.refreshers.append(channel_gauges)
     app[HEALTH] = health
     add_health_routes(app, health)
     app.cleanup_ctx.extend([_pool_ctx, _http_ctx, _amqp_ctx, _gateway_ctx])

@@ -16,6 +16,7 @@ from common.errors import PublishError
 from common.health import dependency_health, serve_health
 from common.lifecycle import run_service
 from common.logging import configure_logging
+from common.operational_metrics import overdue_stores
 from common.outbox import OutboxRelay
 from common.settings import load_settings
 
@@ -51,6 +52,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
         )
 
         health = dependency_health(pool, connection)
+        health.refreshers.append(overdue_stores(pool, settings.poll_interval_max_seconds))
         await stack.enter_async_context(serve_health(settings.http_port, health))
         publisher = await stack.enter_async_context(
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))

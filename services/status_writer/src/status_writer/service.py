@@ -17,6 +17,7 @@ from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
+from common.operational_metrics import dead_letter_depth, pending_despatches
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -120,6 +121,10 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
         )
 
         health = dependency_health(pool, connection)
+        health.refreshers += [
+            pending_despatches(pool, settings.flush_interval_seconds),
+            dead_letter_depth(connection, queue.dlq_name),
+        ]
         await stack.enter_async_context(serve_health(settings.http_port, health))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(

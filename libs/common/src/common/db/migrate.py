@@ -10,6 +10,7 @@ from importlib import resources
 import asyncpg
 import structlog
 
+from common.db.grants import check_role_name, grant_app_role
 from common.errors import MigrationError
 
 log = structlog.get_logger(__name__)
@@ -119,8 +120,14 @@ def _parse_database(dsn: str) -> _DatabaseDsn:
     return _DatabaseDsn(database=database, admin_dsn=admin)
 
 
-async def migrate(dsn: str, *, create_database: bool = True) -> list[int]:
-    """Apply every pending migration; returns the versions applied by this call."""
+async def migrate(dsn: str, *, create_database: bool = True, app_role: str | None = None) -> list[int]:
+    """Apply every pending migration; returns the versions applied by this call.
+
+    With `app_role`, that role is then granted row access to every table (and to tables later
+    migrations create), never the right to change the schema.
+    """
+    if app_role is not None:
+        check_role_name(app_role)  # before anything is created or applied
     if create_database:
         await ensure_database(dsn)
     migrations = load_migrations()
@@ -145,6 +152,8 @@ async def migrate(dsn: str, *, create_database: bool = True) -> list[int]:
                     await conn.execute(INSERT_APPLIED, migration.version, migration.name, migration.checksum)
                 log.info("migration_applied", version=migration.version, name=migration.name)
                 done.append(migration.version)
+            if app_role is not None:
+                await grant_app_role(conn, app_role)
             return done
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)

@@ -16,7 +16,7 @@ from auth_gateway.api.problems import GENERIC, NOT_FOUND, UNAUTHORIZED, problem
 log = structlog.get_logger(__name__)
 
 API_PREFIX = "/api/v1/"
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/asyncapi.json"})
 
 
 def token_matches(presented: str, tokens: Sequence[SecretStr]) -> bool:

@@ -118,6 +118,13 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {"200": {"description": "OpenAPI 3.1"}},
             }
         },
+        "/api/v1/asyncapi.json": {
+            "get": {
+                "summary": "The AsyncAPI 3.0 document of the events the connector publishes and consumes",
+                "security": [],
+                "responses": {"200": {"description": "AsyncAPI 3.0"}},
+            }
+        },
         "/api/v1/channels": {
             "get": _op(
                 "List channels", (200, _json(listing, "channels")), params=[status_param], errors=(422,)

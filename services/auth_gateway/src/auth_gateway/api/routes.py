@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
 from aiohttp import web
+from common.asyncapi import render_asyncapi
 from common.db.channels import ChannelStatus
 from common.db.despatches import list_despatches, retry_despatch
 from pydantic import BaseModel, ValidationError
@@ -28,6 +29,8 @@ from auth_gateway.context import GATEWAY_KEY
 from auth_gateway.models import ChannelSettings, DespatchState
 
 CHANNEL_STATUSES: tuple[str, ...] = get_args(ChannelStatus)
+# built once from the event models: the same text as the committed docs/asyncapi.json
+_ASYNCAPI = render_asyncapi()
 MAX_ORDER_ID = 2**63 - 1
 routes = web.RouteTableDef()
 
@@ -113,6 +116,11 @@ async def _call(action: Callable[[], Awaitable[web.Response]]) -> web.Response:
 @routes.get("/api/v1/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(build_openapi())
+
+
+@routes.get("/api/v1/asyncapi.json")
+async def asyncapi(request: web.Request) -> web.Response:
+    return web.Response(text=_ASYNCAPI, content_type="application/json")
 
 
 @routes.get("/api/v1/channels")
