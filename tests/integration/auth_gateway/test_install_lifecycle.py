@@ -22,8 +22,9 @@ async def test_install_creates_pending_channel_with_app_installed_page(rig: Gate
     assert row["owner_email"] == store.owner.email
     assert row["account_uuid"] == rig.sandbox.config.account_uuid
     assert "App installed" in page
-    settings_url = f"{rig.settings.clickdrop_app_url}/channels/{row['id']}/settings"
-    assert f'<a href="{settings_url}" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
+    settings_url = f"{rig.settings.clickdrop_app_url}/channels/{row['id']}/settings?launch="
+    assert f'<a href="{settings_url}' in page
+    assert f'" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
     token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
     assert rig.sandbox.tokens[token].store_hash == store.hash
     users = await rig.pool.fetch(

@@ -34,11 +34,14 @@ async def empty_database_url(servers: Servers) -> AsyncIterator[str]:
         await admin.close()
 
 
-def test_migration_files_are_numbered_without_gaps_or_duplicates() -> None:
+def test_migration_files_are_numbered_in_order_without_duplicates() -> None:
     files = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
     migrations = load_migrations()
     assert [f"{m.version:04d}_{m.name}.sql" for m in migrations] == files
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # ranges of numbers are handed out per piece of work, so a range may be partly unused
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
 
 
 async def test_migrate_creates_the_database_and_applies_everything_once(empty_database_url: str) -> None:

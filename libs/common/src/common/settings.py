@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Literal, TypeVar
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from common.redaction import register_settings_secrets
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -28,9 +31,26 @@ class ServiceSettings(BaseSettings):
     amqp_url: SecretStr = SecretStr(DEFAULT_AMQP_URL)
     amqp_exchange: str = Field(default="clickdrop.events", min_length=1)
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # every address in a container; `make run`'s demo binds 127.0.0.1
+    http_host: str = Field(default="0.0.0.0", min_length=1, pattern=r"^[^\s/]+$")  # noqa: S104
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        # checked here so a typo stops the service with one line, not a driver traceback
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("amqp://", "amqps://")):
+            raise ValueError("must be an amqp:// or amqps:// URL")
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -44,10 +64,13 @@ _LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
 class BigCommerceSettings(ServiceSettings):
-    """Settings of a service that talks to BigCommerce with stored grants."""
+    """Settings of a service that talks to BigCommerce with stored grants.
+
+    No client secret: it signs the JWTs that authorise uninstall, so only the gateway, which
+    verifies them, has it (`GatewaySettings`).
+    """
 
     bigcommerce_client_id: str = Field(min_length=1)
-    bigcommerce_client_secret: SecretStr
     bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
     bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
     token_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
@@ -57,12 +80,22 @@ class BigCommerceSettings(ServiceSettings):
     def _split_keys(cls, value: object) -> object:
         return split_csv(value)
 
-    @field_validator("bigcommerce_client_secret")
+    @field_validator("token_encryption_keys")
     @classmethod
-    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
-            raise ValueError("must not be empty")
-        return value
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return validate_fernet_keys(value)
+
+
+def validate_fernet_keys(keys: list[SecretStr]) -> list[SecretStr]:
+    """Each key a Fernet key; the error names its position, never its value."""
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.get_secret_value().encode())
+        except ValueError:  # binascii.Error is one too
+            raise ValueError(
+                f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
+    return keys
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -84,8 +117,10 @@ def describe_validation_error(error: ValidationError) -> str:
 def load_settings(settings_cls: type[SettingsT], **overrides: object) -> SettingsT:
     """Build settings, or stop the process with one clear line naming the variable."""
     try:
-        return settings_cls(**overrides)  # type: ignore[arg-type]  # overrides are field values
+        settings = settings_cls(**overrides)  # type: ignore[arg-type]  # overrides are field values
     except ValidationError as error:
         line = describe_validation_error(error)
         print(line, file=sys.stderr)
         raise ConfigurationError(2) from None
+    register_settings_secrets(settings)  # masked in every log line and stored error from now on
+    return settings
