@@ -122,7 +122,6 @@ async def test_a_service_started_before_migrate_exits_with_one_clear_line(empty_
         **os.environ,
         "DATABASE_URL": empty_database_url,
         "BIGCOMMERCE_CLIENT_ID": "client",
-        "BIGCOMMERCE_CLIENT_SECRET": "secret-of-at-least-thirty-two-bytes!",
         "TOKEN_ENCRYPTION_KEYS": generate_key(),
         "HTTP_PORT": "0",
     }

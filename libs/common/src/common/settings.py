@@ -63,16 +63,9 @@ class ServiceSettings(BaseSettings):
 _LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
-class BigCommerceSettings(ServiceSettings):
-    """Settings of a service that talks to BigCommerce with stored grants.
+class EncryptionSettings(ServiceSettings):
+    """Settings of a process that reads or writes the stored secrets (TOKEN_ENCRYPTION_KEYS)."""
 
-    No client secret: it signs the JWTs that authorise uninstall, so only the gateway, which
-    verifies them, has it (`GatewaySettings`).
-    """
-
-    bigcommerce_client_id: str = Field(min_length=1)
-    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
-    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
     token_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
 
     @field_validator("token_encryption_keys", mode="before")
@@ -84,6 +77,18 @@ class BigCommerceSettings(ServiceSettings):
     @classmethod
     def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
         return validate_fernet_keys(value)
+
+
+class BigCommerceSettings(EncryptionSettings):
+    """Settings of a service that talks to BigCommerce with stored grants.
+
+    No client secret: it signs the JWTs that authorise uninstall, so only the gateway, which
+    verifies them, has it (`GatewaySettings`).
+    """
+
+    bigcommerce_client_id: str = Field(min_length=1)
+    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
+    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
 
 
 def validate_fernet_keys(keys: list[SecretStr]) -> list[SecretStr]:

@@ -52,8 +52,27 @@ def demo_environment(sandbox_port: int) -> dict[str, str]:
     return {key: os.environ.get(key, value) for key, value in defaults.items()}
 
 
+def local_run_environment() -> dict[str, str]:
+    """What every `make run` process gets unless the environment says otherwise.
+
+    A local run listens on loopback only (its internal API token is printed for the newcomer),
+    and the gateway serves its own settings pages, since CLICKDROP_APP_URL is the gateway here.
+    """
+    defaults = {
+        "LOG_FORMAT": "console",
+        "HTTP_HOST": "127.0.0.1",
+        "SETTINGS_PAGES_ENABLED": "true",
+    }
+    return {key: os.environ.get(key, value) for key, value in defaults.items()}
+
+
+def without_client_secret(env: dict[str, str]) -> dict[str, str]:
+    """The poller and writer never get the client secret: it signs the JWTs that authorise uninstall."""
+    return {key: value for key, value in env.items() if key != "BIGCOMMERCE_CLIENT_SECRET"}
+
+
 def plan(args: argparse.Namespace) -> list[ProcessSpec]:
-    overrides = {"LOG_FORMAT": os.environ.get("LOG_FORMAT", "console")}
+    overrides = local_run_environment()
     specs: list[ProcessSpec] = []
     if sandbox_mode():
         overrides |= demo_environment(args.sandbox_port)
@@ -73,10 +92,15 @@ def plan(args: argparse.Namespace) -> list[ProcessSpec]:
             )
         )
     env = base_environment(overrides)
-    for name in ("auth-gateway", "order-poller", "status-writer"):
-        specs.append(ProcessSpec(name, [console_script(name)], env))
+    specs.append(ProcessSpec("auth-gateway", [console_script("auth-gateway")], env))
+    for name in ("order-poller", "status-writer"):
+        specs.append(ProcessSpec(name, [console_script(name)], without_client_secret(env)))
     if sandbox_mode() and not args.no_demo_despatcher:
-        specs.append(ProcessSpec("demo-despatch", [console_script("connector"), "demo-despatcher"], env))
+        specs.append(
+            ProcessSpec(
+                "demo-despatch", [console_script("connector"), "demo-despatcher"], without_client_secret(env)
+            )
+        )
     return specs
 
 
