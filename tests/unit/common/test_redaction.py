@@ -42,6 +42,7 @@ def test_credentials_in_free_text_are_masked(text: str, secret: str) -> None:
         "status_code=503 after 3 attempts",
         "reply_code=320 reply_text=CONNECTION_FORCED",
         "grant_generation=4",
+        "Bad status line: Invalid status code: 2OO",
         "a valid bearer token is required",
         "order 101: BigCommerce refused the shipment: tracking_number too long",
     ],

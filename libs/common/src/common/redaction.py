@@ -128,9 +128,19 @@ def redact_text(text: str) -> str:
     """
     text = without_nul(text)
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
-    text = _INLINE_SECRET.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}", text)
+    text = _INLINE_SECRET.sub(_mask_inline, text)
     text = _BARE_CREDENTIAL.sub(lambda m: f"{m['scheme']}{m['space']}{REDACTED}", text)
     return _KNOWN.mask(text)
+
+
+def _mask_inline(match: re.Match[str]) -> str:
+    # `code` and `launch` are secrets as query parameters only: "status code: 400" is prose
+    if match["name"].lower() in _QUERY_ONLY and "=" not in match["sep"]:
+        return match[0]
+    return f"{match['name']}{match['sep']}{REDACTED}"
+
+
+_QUERY_ONLY = frozenset({"code", "launch"})
 
 
 def redact_optional(text: str | None) -> str | None:
