@@ -1,13 +1,16 @@
-"""Malformed HTTP from BigCommerce (or a proxy): the token it was sent with never reaches last_error, a skip or a log."""
+"""What BigCommerce sends that must not get through: the token in a malformed-HTTP error, NUL in text."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
+from aio_pika.abc import AbstractQueue
+from bigcommerce_sandbox import Address, AddressSpec, LineSpec
 from bigcommerce_sandbox.faults import Fault
 from common.db.channels import get_channel
+from common.outbox import OutboxRelay
 
-from tests.support.order_poller import Rig, add_channel
+from tests.support.order_poller import Rig, add_channel, downloaded_ids, received_events
 from tests.support.secrets import assert_nowhere_in_database, captured_logs, log_output
 
 __all__ = ["captured_logs"]  # the fixture, used by name
@@ -38,3 +41,31 @@ async def test_malformed_http_is_described_by_type_and_status_only(
     output = log_output(captured_logs)
     assert "store_poll" in output  # the capture works
     assert token not in output
+
+
+async def test_nul_from_bigcommerce_is_removed_and_the_order_downloaded(
+    rig: Rig, pool: asyncpg.Pool, relay: tuple[OutboxRelay, AbstractQueue]
+) -> None:
+    outbox, probe = relay
+    store_hash, token = rig.new_store()
+    address = Address(
+        first_name="Zo\x00\u00eb", last_name="Smith\x07", street_1="1 High St", city="Leeds", zip="LS1"
+    )
+    order = rig.sandbox.add_order(
+        store_hash,
+        [LineSpec(name="Tea\x00 towel\tblue")],
+        addresses=[AddressSpec(address=address)],
+        customer_message="Leave\x00 it\nat the door",
+    )
+    await add_channel(pool, rig.cipher, store_hash, token, weight_units="Grams")
+
+    await rig.poller().run_once()
+    assert await outbox.run_once() == 1
+
+    assert await downloaded_ids(pool, store_hash) == {order.id}
+    (event,) = await received_events(probe, 1)
+    (consignment,) = event.order.consignments
+    # NUL removed (PostgreSQL cannot store it); everything else passed on unchanged (CONTRACT §3)
+    assert consignment.items[0].name == "Tea towel\tblue"
+    assert (consignment.address.first_name, consignment.address.last_name) == ("Zo\u00eb", "Smith\x07")
+    assert event.order.customer_message == "Leave it\nat the door"
