@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -37,20 +38,17 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     shutdown_grace_s: float = Field(default=20.0, gt=0)
 
+    # Checked here so a typo stops the service with one line, not a driver's traceback (which
+    # might quote the URL, password and all).
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr) -> SecretStr:
-        # checked here so a typo stops the service with one line, not a driver traceback
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("must be a postgresql:// URL")
-        return value
+        return _checked_url(value, ("postgresql", "postgres"), "a postgresql:// URL")
 
     @field_validator("amqp_url")
     @classmethod
     def _amqp_url(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith(("amqp://", "amqps://")):
-            raise ValueError("must be an amqp:// or amqps:// URL")
-        return value
+        return _checked_url(value, ("amqp", "amqps"), "an amqp:// or amqps:// URL")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -61,6 +59,18 @@ class ServiceSettings(BaseSettings):
 
 
 _LEVELS = {"debug", "info", "warning", "error", "critical"}
+
+
+def _checked_url(value: SecretStr, schemes: tuple[str, ...], what: str) -> SecretStr:
+    """The URL if it has one of `schemes` and a readable port; the error never quotes it."""
+    try:
+        parts = urlsplit(value.get_secret_value())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"must be {what} with a numeric port") from None
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"must be {what}")
+    return value
 
 
 class EncryptionSettings(ServiceSettings):

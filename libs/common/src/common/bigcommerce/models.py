@@ -348,7 +348,7 @@ class TokenGrant(_Model):
     @classmethod
     def _context_names_a_store(cls, value: str) -> str:
         # a store hash is short and alphanumeric; anything else (a NUL, a path) is not one
-        if not _CONTEXT.match(value):
+        if not _CONTEXT.fullmatch(value):
             raise ValueError("context is not stores/{hash}")
         return value
 
