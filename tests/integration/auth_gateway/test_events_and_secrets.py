@@ -87,16 +87,23 @@ async def test_failing_requests_log_no_bearer_token_webhook_secret_or_access_tok
     assert row is not None
     access_token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
     webhook_secret = rig.gateway.cipher.decrypt(row["webhook_secret_encrypted"])
-    # the test's own database refuses every write to channels and to the delivery memory
+    _, launch_token = await rig.launch(store.hash)
+    # the test's own database refuses every write to channels, the delivery memory and launches
     await rig.pool.execute(FAIL_ON.format(event="UPDATE", table="channels"))
     await rig.pool.execute(
         "CREATE TRIGGER injected_failure BEFORE INSERT ON webhook_deliveries_seen"
+        " FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+    )
+    await rig.pool.execute(
+        "CREATE TRIGGER injected_failure BEFORE DELETE ON launch_tokens"
         " FOR EACH ROW EXECUTE FUNCTION injected_failure()"
     )
 
     # the bearer token sits in the API middleware's locals when the handler fails
     status, body, _ = await rig.api("PATCH", f"/api/v1/channels/{channel_id}", json={"trading_name": "New"})
     assert (status, body["detail"]) == (500, "the request failed; it may be retried")
+    # a launch token travels in the path of its redemption
+    assert (await rig.api("POST", f"/api/v1/launches/{launch_token}"))[0] == 500
     # the webhook secret sits in the receiver's locals when remembering the delivery fails
     delivery = {"scope": "store/order/statusUpdated", "producer": f"stores/{store.hash}", "hash": "e5f6"}
     async with rig.http.post(
@@ -109,8 +116,8 @@ async def test_failing_requests_log_no_bearer_token_webhook_secret_or_access_tok
     assert (await rig.callback("load", rig.sandbox.signed_payload(store.hash))).status == 500
 
     output = log_output(captured_logs)
-    assert output.count("injected failure") >= 3  # three failures, each with its traceback
+    assert output.count("injected failure") >= 4  # four failures, each with its traceback
     assert "Traceback" in output or '"frames"' in output
     assert "Logging error" not in output, output
-    for secret in (API_TOKEN, webhook_secret, access_token):
+    for secret in (API_TOKEN, webhook_secret, access_token, launch_token):
         assert secret not in output

@@ -69,7 +69,11 @@ def make_api_middleware(tokens: Sequence[SecretStr], max_body_bytes: int) -> web
             headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
             return _http_problem(error.status, detail or error.reason, headers)
         except Exception:
-            log.exception("api_request_failed", path=request.path, method=request.method)
+            # the route's template, not the path: a launch token travels in the path
+            route = request.match_info.route.resource
+            log.exception(
+                "api_request_failed", route=route.canonical if route else "?", method=request.method
+            )
             return _http_problem(500, "the request failed; it may be retried")
 
     return api_middleware
