@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import pytest
+import structlog
 from common.logging import configure_logging
 
 TEXT_COLUMNS = """
@@ -32,12 +33,15 @@ def captured_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.Capture
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     configure_logging("DEBUG", "json")
+    # no caching: a module's logger bound now would keep this configuration for later tests
+    structlog.configure(cache_logger_on_first_use=False)
     handler = root.handlers[0]
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
     try:
         yield capsys
     finally:
+        structlog.reset_defaults()
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
 
