@@ -88,6 +88,8 @@ async def test_reinstall_and_scope_update_keep_channel_and_settings(rig: Gateway
     assert (after["trading_name"], after["mark_orders_as_despatched"]) == ("Your Company", False)
     assert "store_v2_products_read_only" in after["scope"].split()
     assert after["access_token_encrypted"] != before["access_token_encrypted"]
+    # a new grant: pollers and writers holding the old token stop at their next check
+    assert after["grant_generation"] == before["grant_generation"] + 1
     new_token = rig.gateway.cipher.decrypt(after["access_token_encrypted"])
     assert not rig.sandbox.tokens[new_token].revoked
 

@@ -133,14 +133,14 @@ def redact_text(text: str) -> str:
     return _KNOWN.mask(text)
 
 
+# secrets as query parameters only: "status code: 400" is prose
+_QUERY_ONLY = frozenset({"code", "launch"})
+
+
 def _mask_inline(match: re.Match[str]) -> str:
-    # `code` and `launch` are secrets as query parameters only: "status code: 400" is prose
     if match["name"].lower() in _QUERY_ONLY and "=" not in match["sep"]:
         return match[0]
     return f"{match['name']}{match['sep']}{REDACTED}"
-
-
-_QUERY_ONLY = frozenset({"code", "launch"})
 
 
 def redact_optional(text: str | None) -> str | None:
