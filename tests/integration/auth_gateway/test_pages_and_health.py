@@ -257,3 +257,15 @@ async def test_health_routes(rig: GatewayRig) -> None:
     status, body = await _page(rig.http, f"{rig.base_url}/metrics")
     assert status == 200
     assert "outbox_events_relayed_total" in body
+
+
+async def test_the_marketplace_launch_opens_the_settings_page_in_a_browser(rig: GatewayRig) -> None:
+    # the demo's path: marketplace Launch -> load callback -> launch link -> session -> clean URL
+    store = rig.create_store(name="Launch Shop")
+    channel_id = await rig.installed_channel(store.hash)
+    async with rig.browser() as browser:
+        launch = f"{rig.sandbox.base_url}/marketplace/launch"
+        async with browser.get(launch, params={"store": store.hash}) as response:
+            assert response.status == 200
+            assert str(response.url) == f"{rig.base_url}/channels/{channel_id}/settings"
+            assert "Launch Shop" in await response.text()
