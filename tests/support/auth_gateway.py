@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from bigcommerce_sandbox.models import AppConfig, Store
 from bigcommerce_sandbox.runner import run_sandbox
 from bigcommerce_sandbox.sandbox import Sandbox
 from common.crypto import generate_key
+from yarl import URL
 
 from tests.support.waiting import free_port
 
@@ -79,6 +81,31 @@ class GatewayRig:
                 body = await response.json(content_type=None)
             return response.status, body, response
 
+    async def launch(self, store_hash: str, *, user_id: int | None = None) -> tuple[uuid.UUID, str]:
+        """The merchant's Launch: the load callback's redirect, as (channel id, launch token)."""
+        response = await self.callback("load", self.sandbox.signed_payload(store_hash, user_id=user_id))
+        assert response.status == 302, response.status
+        location = URL(response.headers["Location"])
+        return uuid.UUID(location.parts[2]), location.query["launch"]
+
+    def browser(self) -> aiohttp.ClientSession:
+        """A separate browser: its own cookies (kept for 127.0.0.1 too), redirects not followed."""
+        return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def open_settings(
+        self, browser: aiohttp.ClientSession, channel_id: uuid.UUID, launch_token: str
+    ) -> str:
+        """Follow a launch link in `browser`: the session cookie is set; returns the page's CSRF token."""
+        url = f"{self.base_url}/channels/{channel_id}/settings"
+        async with browser.get(url, params={"launch": launch_token}, allow_redirects=False) as response:
+            assert response.status == 303, (response.status, await response.text())
+            assert response.headers["Location"] == f"/channels/{channel_id}/settings"
+        async with browser.get(url) as response:
+            assert response.status == 200, response.status
+            match = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
+        assert match is not None
+        return match[1]
+
     async def channel_row(self, store_hash: str) -> asyncpg.Record | None:
         return await self.pool.fetchrow("SELECT * FROM channels WHERE store_hash = $1", store_hash)
 
@@ -121,6 +148,7 @@ def gateway_settings(
         "internal_api_tokens": [API_TOKEN, OTHER_API_TOKEN],
         "public_base_url": base,
         "clickdrop_app_url": base,
+        "settings_pages_enabled": True,
         "http_port": port,
         **overrides,
     }

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
+from auth_gateway.hooks import WEBHOOK_HEADER
 from common.amqp import Topology
-from common.logging import configure_logging
 
 from tests.support.amqp import bind_probe, get_messages
-from tests.support.auth_gateway import GatewayRig
+from tests.support.auth_gateway import API_TOKEN, GatewayRig
+from tests.support.secrets import assert_nowhere_in_database, captured_logs, log_output
+
+__all__ = ["captured_logs"]  # the fixture, used by name
 
 
 async def test_lifecycle_events_are_published_with_contract_routing_keys(
@@ -46,24 +47,6 @@ async def test_lifecycle_events_are_published_with_contract_routing_keys(
         assert body["schema_version"] == 1
 
 
-@pytest.fixture
-def captured_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", "json")  # writes to the captured stderr from now on
-    try:
-        yield capsys
-    finally:
-        root.handlers[:] = saved_handlers
-        root.setLevel(saved_level)
-
-
-TEXT_COLUMNS = """
-SELECT table_name, column_name FROM information_schema.columns
- WHERE table_schema = 'public' AND data_type IN ('text', 'bytea', 'character varying', 'jsonb', 'ARRAY')
-"""
-
-
 async def test_access_token_is_absent_from_logs_and_database(
     rig: GatewayRig, captured_logs: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,19 +62,62 @@ async def test_access_token_is_absent_from_logs_and_database(
     tokens_seen = [t for t in rig.sandbox.tokens if rig.sandbox.tokens[t].store_hash == store.hash]
     assert len(tokens_seen) == 2  # install and reinstall
 
-    logged = captured_logs.readouterr()
-    output = logged.out + logged.err
+    output = log_output(captured_logs)
     assert "app_installed" in output  # the capture works
     for secret in [*tokens_seen, webhook_secret, rig.settings.bigcommerce_client_secret.get_secret_value()]:
         assert secret not in output
 
-    for column in await rig.pool.fetch(TEXT_COLUMNS):
-        values = await rig.pool.fetch(
-            f'SELECT "{column["column_name"]}"::text AS v FROM "{column["table_name"]}"'
-        )
-        for value in values:
-            text = value["v"] or ""
-            for secret in [*tokens_seen, webhook_secret]:
-                assert secret not in text, (column["table_name"], column["column_name"])
-                assert secret.encode().hex() not in text
+    await assert_nowhere_in_database(rig.pool, *tokens_seen, webhook_secret)
     assert channel_id == row["id"]
+
+
+FAIL_ON = """
+CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+CREATE TRIGGER injected_failure BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION injected_failure();
+"""
+
+
+async def test_failing_requests_log_no_bearer_token_webhook_secret_or_access_token(
+    rig: GatewayRig, captured_logs: pytest.CaptureFixture[str]
+) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    row = await rig.channel_row(store.hash)
+    assert row is not None
+    access_token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
+    webhook_secret = rig.gateway.cipher.decrypt(row["webhook_secret_encrypted"])
+    _, launch_token = await rig.launch(store.hash)
+    # the test's own database refuses every write to channels, the delivery memory and launches
+    await rig.pool.execute(FAIL_ON.format(event="UPDATE", table="channels"))
+    await rig.pool.execute(
+        "CREATE TRIGGER injected_failure BEFORE INSERT ON webhook_deliveries_seen"
+        " FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+    )
+    await rig.pool.execute(
+        "CREATE TRIGGER injected_failure BEFORE DELETE ON launch_tokens"
+        " FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+    )
+
+    # the bearer token sits in the API middleware's locals when the handler fails
+    status, body, _ = await rig.api("PATCH", f"/api/v1/channels/{channel_id}", json={"trading_name": "New"})
+    assert (status, body["detail"]) == (500, "the request failed; it may be retried")
+    # a launch token travels in the path of its redemption
+    assert (await rig.api("POST", f"/api/v1/launches/{launch_token}"))[0] == 500
+    # the webhook secret sits in the receiver's locals when remembering the delivery fails
+    delivery = {"scope": "store/order/statusUpdated", "producer": f"stores/{store.hash}", "hash": "e5f6"}
+    async with rig.http.post(
+        f"{rig.base_url}/bigcommerce/webhooks", json=delivery, headers={WEBHOOK_HEADER: webhook_secret}
+    ) as response:
+        assert response.status == 500
+    # the access token (and the webhook secret) sit in the hook registration's locals when
+    # flagging the refused token fails
+    rig.sandbox.revoke_tokens(store.hash)
+    assert (await rig.callback("load", rig.sandbox.signed_payload(store.hash))).status == 500
+
+    output = log_output(captured_logs)
+    assert output.count("injected failure") >= 4  # four failures, each with its traceback
+    assert "Traceback" in output or '"frames"' in output
+    assert "Logging error" not in output, output
+    for secret in (API_TOKEN, webhook_secret, access_token, launch_token):
+        assert secret not in output

@@ -22,8 +22,9 @@ async def test_install_creates_pending_channel_with_app_installed_page(rig: Gate
     assert row["owner_email"] == store.owner.email
     assert row["account_uuid"] == rig.sandbox.config.account_uuid
     assert "App installed" in page
-    settings_url = f"{rig.settings.clickdrop_app_url}/channels/{row['id']}/settings"
-    assert f'<a href="{settings_url}" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
+    settings_url = f"{rig.settings.clickdrop_app_url}/channels/{row['id']}/settings?launch="
+    assert f'<a href="{settings_url}' in page
+    assert f'" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
     token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
     assert rig.sandbox.tokens[token].store_hash == store.hash
     users = await rig.pool.fetch(
@@ -87,6 +88,8 @@ async def test_reinstall_and_scope_update_keep_channel_and_settings(rig: Gateway
     assert (after["trading_name"], after["mark_orders_as_despatched"]) == ("Your Company", False)
     assert "store_v2_products_read_only" in after["scope"].split()
     assert after["access_token_encrypted"] != before["access_token_encrypted"]
+    # a new grant: pollers and writers holding the old token stop at their next check
+    assert after["grant_generation"] == before["grant_generation"] + 1
     new_token = rig.gateway.cipher.decrypt(after["access_token_encrypted"])
     assert not rig.sandbox.tokens[new_token].revoked
 

@@ -62,8 +62,6 @@ async def test_wrong_or_missing_secret_is_refused_and_triggers_nothing(rig: Gate
     assert await _post(rig, payload) == 401
     assert await _post(rig, payload, {WEBHOOK_HEADER: "wrong"}) == 401
     assert await _post(rig, payload, {WEBHOOK_HEADER: other_secret}) == 401  # another store's secret
-    unknown = {**payload, "producer": "stores/nosuchstore"}
-    assert await _post(rig, unknown, {WEBHOOK_HEADER: other_secret}) == 401
     row = await rig.channel_row(store.hash)
     assert row is not None
     assert row["next_download_at"] is None
@@ -143,3 +141,37 @@ async def test_store_id_of_either_type_and_a_missing_hash_are_accepted(rig: Gate
     assert await _post(rig, unhashed, {WEBHOOK_HEADER: secret}) == 200
     assert (await rig.channel_row(store.hash))["next_download_at"] is None  # type: ignore[index]
     assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 3
+
+
+async def test_deliveries_for_stores_not_served_get_200_change_nothing_and_are_counted(
+    rig: GatewayRig,
+) -> None:
+    # a 4xx would count towards BigCommerce blocklisting the destination for every store (CONTRACT §4)
+    gone = rig.create_store()
+    await rig.active_channel(gone.hash)
+    secret = rig.sandbox.hooks_for(gone.hash)[0].headers[WEBHOOK_HEADER]
+    await rig.sandbox.uninstall_and_notify(gone.hash)
+    before = await rig.channel_row(gone.hash)
+    counted = await _metric(rig, 'gateway_webhooks_received_total{outcome="not_served"}')
+    payload = {
+        "scope": "store/order/statusUpdated",
+        "producer": f"stores/{gone.hash}",
+        "hash": "c3d4",
+        "data": {"type": "order", "id": 1},
+        "created_at": 1,
+    }
+    assert await _post(rig, payload, {WEBHOOK_HEADER: secret}) == 200
+    assert await _post(rig, payload, {WEBHOOK_HEADER: "anything"}) == 200
+    assert await _post(rig, {**payload, "producer": "stores/nosuchstore"}) == 200
+
+    assert await rig.channel_row(gone.hash) == before
+    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 0
+    assert await _metric(rig, 'gateway_webhooks_received_total{outcome="not_served"}') == counted + 3
+
+
+async def _metric(rig: GatewayRig, series: str) -> float:
+    async with rig.http.get(f"{rig.base_url}/metrics") as response:
+        for line in (await response.text()).splitlines():
+            if line.startswith(series + " "):
+                return float(line.split()[-1])
+    return 0.0

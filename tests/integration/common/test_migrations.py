@@ -34,11 +34,14 @@ async def empty_database_url(servers: Servers) -> AsyncIterator[str]:
         await admin.close()
 
 
-def test_migration_files_are_numbered_without_gaps_or_duplicates() -> None:
+def test_migration_files_are_numbered_in_order_without_duplicates() -> None:
     files = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
     migrations = load_migrations()
     assert [f"{m.version:04d}_{m.name}.sql" for m in migrations] == files
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # ranges of numbers are handed out per piece of work, so a range may be partly unused
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
 
 
 async def test_migrate_creates_the_database_and_applies_everything_once(empty_database_url: str) -> None:
@@ -119,7 +122,6 @@ async def test_a_service_started_before_migrate_exits_with_one_clear_line(empty_
         **os.environ,
         "DATABASE_URL": empty_database_url,
         "BIGCOMMERCE_CLIENT_ID": "client",
-        "BIGCOMMERCE_CLIENT_SECRET": "secret-of-at-least-thirty-two-bytes!",
         "TOKEN_ENCRYPTION_KEYS": generate_key(),
         "HTTP_PORT": "0",
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from typing import Any
 
 import aio_pika
 from bigcommerce_sandbox import Sandbox
+from yarl import URL
 
 from tests.integration.e2e.rig import Rig, wait_until
 
@@ -82,7 +84,19 @@ async def install(rig: Rig, store_hash: str) -> dict[str, Any]:
     assert isinstance(channels, list)  # a bare array
     (channel,) = [c for c in channels if c["store_hash"] == store_hash]
     assert isinstance(channel, dict)
-    assert link.group(1) == f"{rig.gateway_url}/channels/{channel['id']}/settings"
+    url = URL(html.unescape(link.group(1)))
+    assert str(url.with_query(None)) == f"{rig.gateway_url}/channels/{channel['id']}/settings"
+    # the link's launch token tells Click & Drop which channel and which user it is (CONTRACT §4)
+    status, launch = await rig.api("POST", f"/api/v1/launches/{url.query['launch']}")
+    assert status == 200, launch
+    owner = rig.sandbox.store(store_hash).owner
+    assert launch == {
+        "channel_id": channel["id"],
+        "store_hash": store_hash,
+        "user_id": owner.id,
+        "user_email": owner.email,
+        "is_owner": True,
+    }
     return channel
 
 

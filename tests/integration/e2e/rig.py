@@ -91,7 +91,11 @@ class Services:
 
     async def start(self) -> None:
         for service in self.all:
-            await service.start({**self.env, "HTTP_PORT": str(service.port)})
+            env = {**self.env, "HTTP_PORT": str(service.port), "HTTP_HOST": "127.0.0.1"}
+            if service is not self.gateway:
+                # it signs the JWTs that authorise uninstall: only the gateway gets it (CONTRACT §2)
+                env.pop("BIGCOMMERCE_CLIENT_SECRET", None)
+            await service.start(env)
         async with aiohttp.ClientSession() as http:
             for service in self.all:
                 await self._wait_ready(http, service)
@@ -281,6 +285,7 @@ CONTRACT_VARIABLES = frozenset(
         "ORDER_MAX_AGE_DAYS",
         "FLUSH_INTERVAL_SECONDS",
         "HTTP_PORT",
+        "HTTP_HOST",
         "LOG_LEVEL",
         "LOG_FORMAT",
     }

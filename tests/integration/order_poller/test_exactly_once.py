@@ -111,7 +111,8 @@ async def test_reinstall_does_not_publish_again(
     rig.sandbox.revoke_tokens(store_hash)
     token = rig.sandbox.issue_token(store_hash)
     await pool.execute(
-        "UPDATE channels SET access_token_encrypted = $2, next_download_at = NULL WHERE id = $1",
+        "UPDATE channels SET access_token_encrypted = $2, grant_generation = grant_generation + 1,"
+        " next_download_at = NULL WHERE id = $1",
         channel_id,
         rig.cipher.encrypt(token),
     )

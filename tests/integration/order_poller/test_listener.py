@@ -108,7 +108,6 @@ async def test_order_poller_stopped_by_sigterm_logs_no_listener_loss(
             "AMQP_URL": amqp_url,
             "AMQP_EXCHANGE": topology.exchange,
             "BIGCOMMERCE_CLIENT_ID": "sandbox-client-id",
-            "BIGCOMMERCE_CLIENT_SECRET": "sandbox-client-secret",
             "BIGCOMMERCE_API_URL": sandbox.api_url,
             "TOKEN_ENCRYPTION_KEYS": generate_key(),
             "HTTP_PORT": str(port),

@@ -49,7 +49,6 @@ def environment(
         "AMQP_URL": amqp_url,
         "AMQP_EXCHANGE": exchange,
         "BIGCOMMERCE_CLIENT_ID": "sandbox-client-id",
-        "BIGCOMMERCE_CLIENT_SECRET": "sandbox-client-secret",
         "BIGCOMMERCE_API_URL": api_url,
         "TOKEN_ENCRYPTION_KEYS": key,
         "HTTP_PORT": str(port),
@@ -121,7 +120,7 @@ async def test_order_poller_command_stops_on_sigterm(
 
 
 async def test_order_poller_command_refuses_a_bad_setting_with_one_line() -> None:
-    env = {**os.environ, "BIGCOMMERCE_CLIENT_ID": "id", "BIGCOMMERCE_CLIENT_SECRET": "secret"}
+    env = {**os.environ, "BIGCOMMERCE_CLIENT_ID": "id"}
     env.update(TOKEN_ENCRYPTION_KEYS=generate_key(), POLL_INTERVAL_MIN_SECONDS="901")
     process = await asyncio.create_subprocess_exec(
         str(POLLER), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

@@ -35,7 +35,6 @@ def settings_for(
         amqp_exchange=topology.exchange,
         http_port=free_port(),
         bigcommerce_client_id="sandbox-client-id",
-        bigcommerce_client_secret=SecretStr("sandbox-client-secret"),
         bigcommerce_api_url=rig.sandbox.api_url,
         token_encryption_keys=[SecretStr(rig.key)],
         shutdown_grace_s=grace_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from typing import Any
@@ -108,8 +109,42 @@ def test_missing_token_is_refused() -> None:
 def test_only_the_contract_claims_are_required() -> None:
     minimal = claims(iat=None, jti=None, user=None, owner=None)
     assert set(minimal) == {"aud", "iss", "nbf", "exp", "sub"}
-    payload = verify(sign(minimal))
-    assert (payload.store_hash, payload.user, payload.owner, payload.jti) == ("abc123", None, None, None)
+    token = sign(minimal)
+    payload = verify(token)
+    assert (payload.store_hash, payload.user, payload.owner, payload.issued_at) == (
+        "abc123",
+        None,
+        None,
+        None,
+    )
+    # without a jti the token itself is what may be used once
+    assert payload.replay_key == "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_replay_key_is_the_jti_and_the_jwt_is_remembered_until_exp_plus_leeway() -> None:
+    now = int(time.time())
+    payload = verify(sign(claims(jti="3f0c-jti", iat=now, exp=now + 600)))
+    assert payload.replay_key == "jti:3f0c-jti"
+    assert payload.expires_at == now + 600 + 30
+    assert payload.issued_at == now
+
+
+@pytest.mark.parametrize("jti", ["", "x" * 129, "has space", "nul\x00"])
+def test_an_unusable_jti_falls_back_to_the_token_digest(jti: object) -> None:
+    token = sign(claims(jti=jti))
+    assert verify(token).replay_key == "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_out_of_range_user_ids_and_nul_in_emails_cannot_reach_the_database() -> None:
+    assert verify(sign(claims(user={"id": 2**63, "email": "u@example.com"}))).user is None
+    assert verify(sign(claims(user={"id": -1}))).user is None
+    payload = verify(sign(claims(user={"id": 7, "email": "u\x00@example.com"})))
+    assert payload.user is not None
+    assert payload.user.email == "u@example.com"
+
+
+def test_a_far_future_exp_is_remembered_within_what_postgresql_can_store() -> None:
+    assert verify(sign(claims(exp=2**62))).expires_at <= 253_402_300_799
 
 
 def test_iat_is_informational() -> None:

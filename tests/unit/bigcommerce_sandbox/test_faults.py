@@ -154,3 +154,16 @@ async def test_an_injected_429_has_no_rate_limit_headers(store: Store, sandbox: 
     async with api.request("GET", "/v2/time") as resp:
         assert resp.status == 200
         assert "X-Rate-Limit-Requests-Left" in resp.headers
+
+
+async def test_malformed_http_is_refused_by_the_client_and_applies_nothing(
+    store: Store, sandbox: Sandbox, api: Api
+) -> None:
+    fault = sandbox.faults(store.hash).add(Fault(kind="malformed_http", times=1, method="GET"))
+    with pytest.raises(aiohttp.ClientResponseError):
+        async with api.request("GET", "/v2/time") as resp:
+            await resp.read()
+    assert fault.fired == 1
+    async with api.request("GET", "/v2/time") as resp:
+        assert resp.status == 200
+    assert [r.status for r in sandbox.requests(store.hash)] == [None, 200]

@@ -78,6 +78,16 @@ def test_order_despatched_refuses_malformed_fields(field: str, value: object) ->
     assert field in str(refused.value)
 
 
+@pytest.mark.parametrize("field", ["tracking_number", "carrier", "service_name", "store_hash"])
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x7f", "\x9f", "\r"])
+def test_order_despatched_refuses_control_characters_in_text(field: str, character: str) -> None:
+    # the raw text is checked, so a control character at an edge is not stripped away unseen
+    for value in (f"AB{character}1", f"{character}AB1", character):
+        with pytest.raises(ValidationError) as refused:
+            OrderDespatched.model_validate({**CONTRACT_DESPATCH, field: value})
+        assert refused.value.errors()[0]["loc"] == (field,)
+
+
 def test_times_are_serialised_in_utc_with_z() -> None:
     paris = timezone(timedelta(hours=1))
     event = OrderDespatched.model_validate(

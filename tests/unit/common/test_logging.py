@@ -6,14 +6,27 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Iterator
 
 import pytest
 import structlog
-from common.logging import configure_logging, redact_text
+from common.logging import configure_logging
+from common.redaction import redact_text
+
+
+@pytest.fixture(params=["json", "console"])
+def any_format(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    structlog.reset_defaults()
+    configure_logging("DEBUG", request.param)
+    yield buffer
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture
-def captured(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     monkeypatch.setattr(sys, "stderr", buffer)
     structlog.reset_defaults()
@@ -82,3 +95,22 @@ def test_query_string_secrets_are_masked() -> None:
     assert "qr6h3" not in masked
     assert "eyJ.a.b" not in masked
     assert "scope=store_v2_orders" in masked
+
+
+def _check_bearer(presented: str) -> None:
+    webhook_secret = "whsec-local-variable-0123456789"
+    raise ValueError(f"token check failed for a {len(presented)}-character token ({len(webhook_secret)})")
+
+
+def test_tracebacks_never_render_local_variables(any_format: io.StringIO) -> None:
+    presented = "bearer-in-a-local-0123456789"
+    try:
+        _check_bearer(presented)
+    except ValueError:
+        structlog.get_logger("test").exception("api_request_failed")
+    logging.getLogger("aiohttp.server").exception("Error handling request", exc_info=sys.exc_info())
+
+    text = any_format.getvalue()
+    assert "_check_bearer" in text  # the traceback is there
+    assert "bearer-in-a-local" not in text
+    assert "whsec-local-variable" not in text

@@ -88,3 +88,28 @@ def test_log_format_outside_the_contract_is_refused(monkeypatch: pytest.MonkeyPa
 def test_secrets_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:hunter2@db/connector")
     assert "hunter2" not in repr(ServiceSettings())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://root:pw-1@db/x"),
+        ("DATABASE_URL", "postgresql://app:pw-1@db:port/x"),
+        ("DATABASE_URL", "not a url"),
+        ("AMQP_URL", "http://guest:pw-1@rabbit/"),
+        ("AMQP_URL", "amqp://guest:pw-1@rabbit:99999/"),
+        ("TOKEN_ENCRYPTION_KEYS", "this-is-not-a-fernet-key"),
+    ],
+)
+def test_malformed_secret_settings_stop_with_one_line_that_never_quotes_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str
+) -> None:
+    monkeypatch.setenv("BIGCOMMERCE_CLIENT_ID", "client-1")
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError):
+        load_settings(BigCommerceSettings)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"configuration error: {variable}: ")
+    assert value not in line
+    assert "pw-1" not in line

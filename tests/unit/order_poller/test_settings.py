@@ -1,16 +1,16 @@
-"""The poller's settings: contract defaults, validation of the interval."""
+"""The poller's settings: contract defaults, validation of the interval, no client secret."""
 
 from __future__ import annotations
 
 import pytest
+from common.crypto import generate_key
 from common.settings import ConfigurationError, load_settings
 from order_poller.settings import PollerSettings
 from pydantic import ValidationError
 
 REQUIRED = {
     "bigcommerce_client_id": "id",
-    "bigcommerce_client_secret": "secret",
-    "token_encryption_keys": "k1",
+    "token_encryption_keys": generate_key(),
 }
 
 
@@ -57,3 +57,24 @@ def test_bad_setting_stops_with_one_line_naming_the_variable(
     err = capsys.readouterr().err.strip()
     assert "ORDER_MAX_AGE_DAYS" in err
     assert len(err.splitlines()) == 1
+
+
+def test_the_client_secret_is_neither_required_nor_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # it signs the JWTs that authorise uninstall: only the gateway has it (CONTRACT §2)
+    monkeypatch.delenv("BIGCOMMERCE_CLIENT_SECRET", raising=False)
+    assert PollerSettings(**REQUIRED).http_port == 8081
+    monkeypatch.setenv("BIGCOMMERCE_CLIENT_SECRET", "given-by-mistake-0123456789")
+    settings = PollerSettings(**REQUIRED)
+    assert "bigcommerce_client_secret" not in PollerSettings.model_fields
+    assert "given-by-mistake" not in repr(settings.model_dump())
+
+
+def test_a_malformed_encryption_key_stops_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", "this-is-not-a-fernet-key")
+    with pytest.raises(ConfigurationError):
+        load_settings(PollerSettings, bigcommerce_client_id="id")
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("configuration error: TOKEN_ENCRYPTION_KEYS: ")
+    assert "this-is-not-a-fernet-key" not in line

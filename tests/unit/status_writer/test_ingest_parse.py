@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from common.consumer import Rejected
+from common.crypto import generate_key
 from common.events import OrderDespatched
 from status_writer.ingest import parse
 from status_writer.settings import WriterSettings
@@ -53,8 +54,10 @@ def test_bad_messages_are_rejected_with_a_reason_that_quotes_no_body(body: bytes
 
 def test_settings_defaults_follow_the_contract() -> None:
     settings = WriterSettings(
-        bigcommerce_client_id="id", bigcommerce_client_secret="secret", token_encryption_keys="k1,k2"
+        bigcommerce_client_id="id", token_encryption_keys=f"{generate_key()},{generate_key()}"
     )
     assert settings.flush_interval_seconds == 1800
     assert settings.http_port == 8082
     assert len(settings.token_encryption_keys) == 2
+    # only the gateway has the client secret (CONTRACT §2)
+    assert "bigcommerce_client_secret" not in WriterSettings.model_fields

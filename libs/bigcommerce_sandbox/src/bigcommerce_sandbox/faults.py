@@ -19,7 +19,11 @@ FaultKind = Literal[
     "reset",  # drop the connection with a TCP reset, nothing applied
     "apply_then_reset",  # apply the request, then reset: the client never learns it succeeded
     "apply_then_timeout",  # apply the request, then hang and drop
+    "malformed_http",  # answer bytes that are not HTTP (a broken proxy), nothing applied
 ]
+
+# What a broken proxy or load balancer might send: a status line and a header no parser accepts.
+MALFORMED_RESPONSE = b"HTTP/1.1 2OO Okay-ish\r\nContent-Length: lots\r\n\r\n<html>oops"
 
 
 @dataclass
@@ -102,6 +106,14 @@ def reset_connection(request: web.Request) -> None:
         # SO_LINGER 0 turns close into a reset instead of an orderly FIN.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+
+
+def send_malformed(request: web.Request) -> None:
+    """Write `MALFORMED_RESPONSE` straight to the socket and close it."""
+    transport = request.transport
+    if transport is not None:
+        transport.write(MALFORMED_RESPONSE)
+        transport.close()
 
 
 async def hang(request: web.Request, limit_s: float, closing: asyncio.Event) -> None:

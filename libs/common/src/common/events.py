@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from common.text import refuse_control_characters
+
 _CENT = Decimal("0.01")
 
 
@@ -210,14 +212,22 @@ class OrderDespatched(Event):
     order_address_id: int | None = Field(default=None, gt=0)
     items: list[DespatchedItem] | None = None
 
+    # Control characters are refused on the raw text, before any stripping could hide them: the
+    # writer then dead-letters the message with this reason (NUL cannot be stored at all).
+    @field_validator("store_hash", mode="before")
+    @classmethod
+    def _plain_store_hash(cls, value: Any) -> Any:
+        return refuse_control_characters(value)
+
     @field_validator("carrier", mode="before")
     @classmethod
     def _default_carrier(cls, value: Any) -> Any:
-        return "Royal Mail" if value is None else value
+        return "Royal Mail" if value is None else refuse_control_characters(value)
 
     @field_validator("tracking_number", "service_name", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
+        refuse_control_characters(value)
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value

@@ -3,52 +3,22 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.types import EventDict, Processor, WrappedLogger
 
-REDACTED = "***"
-_SECRET_KEY = re.compile(
-    r"password|passwd|secret|token|authorization|api_key|apikey|cookie|dsn|signed_payload|code_verifier",
-    re.IGNORECASE,
-)
-# user:password@ in any URL-looking text (amqp://guest:guest@host, postgresql://u:p@h).
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<userinfo>[^/\s@]+)@", re.IGNORECASE)
-# Values that carry a secret inside free text: headers and query parameters.
-_INLINE_SECRET = re.compile(
-    r"(?P<name>x-auth-token|authorization|access_token|client_secret|signed_payload_jwt|code)"
-    r"(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>(?:Bearer\s+)?[^\s\"'&,;}]+)",
-    re.IGNORECASE,
-)
-
-
-def redact_text(text: str) -> str:
-    """Mask credentials embedded in a string (URL user-info, token headers, secret query parameters)."""
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
-    return _INLINE_SECRET.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}", text)
-
-
-def _redact_value(key: str, value: Any) -> Any:
-    if _SECRET_KEY.search(key) and value not in (None, "", False):
-        return REDACTED
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return {str(k): _redact_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(key, item) for item in value]
-    return value
+from common.redaction import redact_value
 
 
 def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: mask secret-named keys and credentials inside any string value."""
+    """structlog processor: every field passes the redaction choke point (`common.redaction`)."""
     redacted: MutableMapping[str, Any] = event_dict
     for key in list(redacted):
-        redacted[key] = _redact_value(key, redacted[key])
+        redacted[key] = redact_value(key, redacted[key])
     return event_dict
 
 
@@ -64,16 +34,24 @@ def _shared_processors() -> list[Processor]:
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Configure structlog and the stdlib root logger with one redacting processor chain."""
+    # Tracebacks never render frame locals: a local is where a bearer token or a webhook
+    # secret sits, under a name no key-based redaction recognises.
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
         if fmt == "console"
         else structlog.processors.JSONRenderer()
     )
-    # redaction runs after exception formatting so tracebacks are masked too
-    tail: list[Processor] = [structlog.processors.format_exc_info, redact_secrets]
-    if fmt == "json":
-        tail.insert(0, structlog.processors.dict_tracebacks)
-        tail.remove(structlog.processors.format_exc_info)
+    exceptions: Processor = (
+        structlog.processors.format_exc_info  # plain text, no locals
+        if fmt == "console"
+        else structlog.processors.ExceptionRenderer(
+            ExceptionDictTransformer(show_locals=False, use_rich=False)
+        )
+    )
+    # redaction runs after exception rendering so tracebacks are masked too
+    tail: list[Processor] = [exceptions, redact_secrets]
     structlog.configure(
         processors=[
             # drop filtered-out events before any other processor pays for them

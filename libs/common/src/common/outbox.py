@@ -12,6 +12,7 @@ from prometheus_client import Counter, Gauge
 
 from common.errors import PublishError
 from common.events import Event
+from common.redaction import redact_text
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +101,7 @@ async def relay_batch(
             await conn.execute(
                 MARK_FAILED,
                 [row["id"] for row, _ in failed],
-                [str(error)[:500] for _, error in failed],
+                [redact_text(str(error))[:500] for _, error in failed],
                 max_backoff_s,
             )
         for row, error in failed:

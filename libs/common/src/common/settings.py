@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from common.redaction import register_settings_secrets
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -28,9 +32,23 @@ class ServiceSettings(BaseSettings):
     amqp_url: SecretStr = SecretStr(DEFAULT_AMQP_URL)
     amqp_exchange: str = Field(default="clickdrop.events", min_length=1)
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # every address in a container; `make run`'s demo binds 127.0.0.1
+    http_host: str = Field(default="0.0.0.0", min_length=1, pattern=r"^[^\s/]+$")  # noqa: S104
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     shutdown_grace_s: float = Field(default=20.0, gt=0)
+
+    # Checked here so a typo stops the service with one line, not a driver's traceback (which
+    # might quote the URL, password and all).
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        return _checked_url(value, ("postgresql", "postgres"), "a postgresql:// URL")
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, value: SecretStr) -> SecretStr:
+        return _checked_url(value, ("amqp", "amqps"), "an amqp:// or amqps:// URL")
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -43,13 +61,21 @@ class ServiceSettings(BaseSettings):
 _LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
-class BigCommerceSettings(ServiceSettings):
-    """Settings of a service that talks to BigCommerce with stored grants."""
+def _checked_url(value: SecretStr, schemes: tuple[str, ...], what: str) -> SecretStr:
+    """The URL if it has one of `schemes` and a readable port; the error never quotes it."""
+    try:
+        parts = urlsplit(value.get_secret_value())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"must be {what} with a numeric port") from None
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"must be {what}")
+    return value
 
-    bigcommerce_client_id: str = Field(min_length=1)
-    bigcommerce_client_secret: SecretStr
-    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
-    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
+
+class EncryptionSettings(ServiceSettings):
+    """Settings of a process that reads or writes the stored secrets (TOKEN_ENCRYPTION_KEYS)."""
+
     token_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(min_length=1)
 
     @field_validator("token_encryption_keys", mode="before")
@@ -57,12 +83,34 @@ class BigCommerceSettings(ServiceSettings):
     def _split_keys(cls, value: object) -> object:
         return split_csv(value)
 
-    @field_validator("bigcommerce_client_secret")
+    @field_validator("token_encryption_keys")
     @classmethod
-    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
-            raise ValueError("must not be empty")
-        return value
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        return validate_fernet_keys(value)
+
+
+class BigCommerceSettings(EncryptionSettings):
+    """Settings of a service that talks to BigCommerce with stored grants.
+
+    No client secret: it signs the JWTs that authorise uninstall, so only the gateway, which
+    verifies them, has it (`GatewaySettings`).
+    """
+
+    bigcommerce_client_id: str = Field(min_length=1)
+    bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
+    bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
+
+
+def validate_fernet_keys(keys: list[SecretStr]) -> list[SecretStr]:
+    """Each key a Fernet key; the error names its position, never its value."""
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.get_secret_value().encode())
+        except ValueError:  # binascii.Error is one too
+            raise ValueError(
+                f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
+    return keys
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -84,8 +132,10 @@ def describe_validation_error(error: ValidationError) -> str:
 def load_settings(settings_cls: type[SettingsT], **overrides: object) -> SettingsT:
     """Build settings, or stop the process with one clear line naming the variable."""
     try:
-        return settings_cls(**overrides)  # type: ignore[arg-type]  # overrides are field values
+        settings = settings_cls(**overrides)  # type: ignore[arg-type]  # overrides are field values
     except ValidationError as error:
         line = describe_validation_error(error)
         print(line, file=sys.stderr)
         raise ConfigurationError(2) from None
+    register_settings_secrets(settings)  # masked in every log line and stored error from now on
+    return settings

@@ -1,4 +1,4 @@
-"""Entry point of the `connector` command: migrate, sandbox, run."""
+"""Entry point of the `connector` command: migrate, rotate-keys, sandbox, run, demo-despatcher."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from common.db.migrate import migrate
 from common.errors import MigrationError
 from common.lifecycle import install_stop_signals
 from common.logging import configure_logging
-from common.settings import ServiceSettings, load_settings
+from common.settings import EncryptionSettings, ServiceSettings, load_settings
 
 from connector.dlq_cli import add_dlq_commands
 from connector.settings import MigrateSettings
@@ -34,6 +34,44 @@ def _migrate(_: argparse.Namespace) -> int:
 DEMO_MISSING = (
     "the demo needs the bigcommerce-sandbox package: run it from the repository (uv sync), not an image"
 )
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    from common.crypto import TokenCipher
+    from common.db.pool import open_pool
+
+    from connector.rotate_keys import rotate_keys
+
+    settings = load_settings(EncryptionSettings)
+    configure_logging(settings.log_level, settings.log_format)
+
+    async def main() -> int:
+        async with open_pool(settings.database_url.get_secret_value()) as pool:
+            report = await rotate_keys(
+                pool, TokenCipher(settings.token_encryption_keys), batch_size=args.batch_size
+            )
+        print(
+            f"stored secrets re-encrypted: {report.rotated}, already under the first key: "
+            f"{report.already_current}"
+        )
+        if report.unreadable:
+            where = ", ".join(f"{name} {count}" for name, count in report.unreadable.items())
+            print(
+                f"rotation incomplete: no configured key decrypts {where}; "
+                "keep the key that encrypted them in TOKEN_ENCRYPTION_KEYS",
+                file=sys.stderr,
+            )
+        if report.gave_up:
+            print(f"rotation incomplete: {report.gave_up} kept changing; run it again", file=sys.stderr)
+        if report.complete:
+            print("every stored secret is under the first key: the other keys can be removed")
+        return 0 if report.complete else 1
+
+    try:
+        return asyncio.run(main())
+    except MigrationError as error:
+        print(f"rotation failed: {error}", file=sys.stderr)
+        return 1
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -110,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="create the database if missing and apply pending migrations"
     )
     migrate_cmd.set_defaults(func=_migrate)
+
+    rotate = commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored secret with the first TOKEN_ENCRYPTION_KEYS key (safe while running)",
+    )
+    rotate.add_argument("--batch-size", type=int, default=100, help="rows per compare-and-set statement")
+    rotate.set_defaults(func=_rotate_keys)
 
     sandbox = commands.add_parser("sandbox", help="serve the BigCommerce sandbox with a demo store")
     sandbox.add_argument("--host", default="127.0.0.1")

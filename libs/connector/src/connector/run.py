@@ -57,8 +57,27 @@ def demo_environment(sandbox_port: int, gateway_url: str) -> dict[str, str]:
     return {key: os.environ.get(key, value) for key, value in defaults.items()}
 
 
+def local_run_environment() -> dict[str, str]:
+    """What every `make run` process gets unless the environment says otherwise.
+
+    A local run listens on loopback only (its internal API token is printed for the newcomer),
+    and the gateway serves its own settings pages, since CLICKDROP_APP_URL is the gateway here.
+    """
+    defaults = {
+        "LOG_FORMAT": "console",
+        "HTTP_HOST": "127.0.0.1",
+        "SETTINGS_PAGES_ENABLED": "true",
+    }
+    return {key: os.environ.get(key, value) for key, value in defaults.items()}
+
+
+def without_client_secret(env: dict[str, str]) -> dict[str, str]:
+    """The poller and writer never get the client secret: it signs the JWTs that authorise uninstall."""
+    return {key: value for key, value in env.items() if key != "BIGCOMMERCE_CLIENT_SECRET"}
+
+
 def plan(args: argparse.Namespace) -> list[ProcessSpec]:
-    overrides = {"LOG_FORMAT": os.environ.get("LOG_FORMAT", "console")}
+    overrides = local_run_environment()
     specs: list[ProcessSpec] = []
     if sandbox_mode():
         overrides |= demo_environment(args.sandbox_port, f"http://127.0.0.1:{args.gateway_port or 8080}")
@@ -85,12 +104,16 @@ def plan(args: argparse.Namespace) -> list[ProcessSpec]:
     ports = dict(zip(SERVICES, (args.gateway_port, args.poller_port, args.writer_port), strict=True))
     for name in SERVICES:
         port = ports[name]  # None: the service's own default (8080, 8081, 8082)
+        # only the gateway verifies callbacks: the others never get the client secret
+        service_env = env if name == "auth-gateway" else without_client_secret(env)
         specs.append(
-            ProcessSpec(name, [console_script(name)], env | ({"HTTP_PORT": str(port)} if port else {}))
+            ProcessSpec(
+                name, [console_script(name)], service_env | ({"HTTP_PORT": str(port)} if port else {})
+            )
         )
     if sandbox_mode() and not args.no_demo_despatcher:
         despatcher = [console_script("connector"), "demo-despatcher", "--delay", str(args.despatch_delay)]
-        specs.append(ProcessSpec("demo-despatch", despatcher, env))
+        specs.append(ProcessSpec("demo-despatch", despatcher, without_client_secret(env)))
     return specs
 
 

@@ -21,6 +21,7 @@ def main() -> None:
     try:
         web.run_app(
             create_app(settings),
+            host=settings.http_host,
             port=settings.http_port,
             shutdown_timeout=settings.shutdown_grace_s,
             access_log=None,

@@ -87,7 +87,10 @@ async def _gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     app[GATEWAY_KEY] = gateway
     checks = asyncio.create_task(run_hook_checks(gateway, settings.webhook_check_interval_seconds))
     app[HEALTH].ready = True
-    log.info("gateway_started", port=settings.http_port, settings_pages=settings.serves_settings_pages)
+    log.info("gateway_started", port=settings.http_port, settings_pages=settings.settings_pages_enabled)
+    if not settings.settings_pages_enabled and settings.clickdrop_app_url == settings.public_base_url:
+        # Launch would send merchants to pages this gateway does not serve
+        log.warning("settings_pages_disabled_but_clickdrop_app_url_is_the_gateway")
     yield
     checks.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -123,6 +126,6 @@ def create_app(settings: GatewaySettings) -> web.Application:
     add_callback_routes(app)
     add_webhook_routes(app)
     app.router.add_routes(api_routes)
-    if settings.serves_settings_pages:
+    if settings.settings_pages_enabled:
         add_settings_routes(app)
     return app

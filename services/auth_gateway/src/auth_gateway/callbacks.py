@@ -1,17 +1,28 @@
-"""BigCommerce's app callbacks: auth (install), load (open), uninstall and remove-user."""
+"""BigCommerce's app callbacks: auth (install), load (open), uninstall and remove-user.
+
+Each signed callback is one-shot (CONTRACT §4): its JWT is claimed in the same transaction as
+its effect, so a replay to any callback gets 401 and changes nothing, on every replica.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
 from aiohttp import web
-from common.db.channels import Channel, get_channel_by_store
+from common.db.channels import get_channel_by_store
 
 from auth_gateway import operations
 from auth_gateway.context import GATEWAY_KEY, Gateway
+from auth_gateway.db.callback_jwts import claim_jwt
+from auth_gateway.db.channel_writes import lock_channel_by_store
+from auth_gateway.db.launches import LaunchUser, delete_user_launches
+from auth_gateway.db.sessions import end_user_sessions
 from auth_gateway.db.users import ChannelUser, remove_user, upsert_user
 from auth_gateway.hooks import register_hook
 from auth_gateway.install import InstallError, install
 from auth_gateway.jwt_verify import SignedPayload, SignedPayloadError, verify_signed_payload
+from auth_gateway.launch import issue_launch
 from auth_gateway.pages import error_page, installed_page
 
 log = structlog.get_logger(__name__)
@@ -32,18 +43,15 @@ async def auth(request: web.Request) -> web.Response:
         )
     except InstallError as error:
         return error_page(error.status, error.title, error.message)
-    return installed_page(gateway.settings.channel_settings_url(installed.channel_id))
+    # the install itself proved the user: the link carries a launch token for them
+    return installed_page(gateway.settings.channel_settings_url(installed.channel_id, installed.launch_token))
 
 
-Verified = tuple[Gateway, SignedPayload, Channel | None]
-
-
-async def _verified(request: web.Request) -> Verified | web.Response:
-    """The verified JWT and its store's channel (None if unknown), or the 401 page to answer."""
-    gateway = request.app[GATEWAY_KEY]
-    settings = gateway.settings
+def _verified(request: web.Request) -> SignedPayload | web.Response:
+    """The verified JWT, or the 401 page to answer."""
+    settings = request.app[GATEWAY_KEY].settings
     try:
-        payload = verify_signed_payload(
+        return verify_signed_payload(
             request.query.get("signed_payload_jwt"),
             client_id=settings.bigcommerce_client_id,
             client_secret=settings.bigcommerce_client_secret.get_secret_value(),
@@ -52,65 +60,119 @@ async def _verified(request: web.Request) -> Verified | web.Response:
     except SignedPayloadError as error:
         log.warning("signed_payload_refused", path=request.path, reason=str(error))
         return error_page(401, "Not signed by BigCommerce", f"This request could not be verified: {error}.")
-    channel = await get_channel_by_store(gateway.pool, payload.store_hash)
-    if channel is None:
-        log.warning("callback_for_unknown_store", path=request.path, store_hash=payload.store_hash)
-    return gateway, payload, channel
+
+
+def _replayed(request: web.Request, payload: SignedPayload) -> web.Response:
+    log.warning("signed_payload_replayed", path=request.path, store_hash=payload.store_hash)
+    return error_page(
+        401, "Link already used", "This request was already used once. Open the app again from BigCommerce."
+    )
 
 
 async def load(request: web.Request) -> web.StreamResponse:
-    """`GET /bigcommerce/load`: the merchant opened the app; send them to the channel's settings."""
-    verified = await _verified(request)
-    if isinstance(verified, web.Response):
-        return verified
-    gateway, payload, channel = verified
-    if channel is None:
-        return error_page(
-            403, "Store not connected", f"This store is not connected to Click & Drop. {REINSTALL}"
-        )
-    if channel.status == "disconnected":
-        return error_page(
-            403, "Store disconnected", f"This store was disconnected from Click & Drop. {REINSTALL}"
-        )
-    if payload.user is not None:
-        is_owner = payload.owner is not None and payload.owner.id == payload.user.id
-        user = ChannelUser(user_id=payload.user.id, email=payload.user.email, username="", is_owner=is_owner)
-        await upsert_user(gateway.pool, channel.id, user)
+    """`GET /bigcommerce/load`: the merchant opened the app; send them on with a launch token."""
+    payload = _verified(request)
+    if isinstance(payload, web.Response):
+        return payload
+    gateway = request.app[GATEWAY_KEY]
+    async with gateway.pool.acquire() as conn, conn.transaction():
+        if not await claim_jwt(conn, payload.replay_key, payload.expires_at):
+            return _replayed(request, payload)
+        channel = await get_channel_by_store(conn, payload.store_hash)
+        if channel is None:
+            log.warning("callback_for_unknown_store", path=request.path, store_hash=payload.store_hash)
+            return error_page(
+                403, "Store not connected", f"This store is not connected to Click & Drop. {REINSTALL}"
+            )
+        if channel.status == "disconnected":
+            return error_page(
+                403, "Store disconnected", f"This store was disconnected from Click & Drop. {REINSTALL}"
+            )
+        user = _launch_user(payload)
+        if user.user_id is not None:
+            await upsert_user(
+                conn,
+                channel.id,
+                ChannelUser(user_id=user.user_id, email=user.user_email, username="", is_owner=user.is_owner),
+            )
+        launch_token = await issue_launch(conn, channel.id, user)
     if channel.status == "active":
         # BigCommerce deletes hooks on uninstall and deactivates them after failures
         await register_hook(gateway, channel.id)
     log.info("app_loaded", channel_id=str(channel.id), store_hash=channel.store_hash)
-    raise web.HTTPFound(gateway.settings.channel_settings_url(channel.id))
+    raise web.HTTPFound(gateway.settings.channel_settings_url(channel.id, launch_token))
+
+
+def _launch_user(payload: SignedPayload) -> LaunchUser:
+    if payload.user is None:
+        return LaunchUser(user_id=None, user_email="", is_owner=False)
+    is_owner = payload.owner is not None and payload.owner.id == payload.user.id
+    return LaunchUser(user_id=payload.user.id, user_email=payload.user.email, is_owner=is_owner)
 
 
 async def uninstall(request: web.Request) -> web.Response:
     """`GET /bigcommerce/uninstall` (server to server): disconnect and erase the token.
 
     A store without a channel (deleted here) is already in the state asked for: 204 as well.
+    An uninstall issued before the store's latest install (a stale or held-back JWT) is about
+    a grant that no longer exists, so it changes nothing.
     """
-    verified = await _verified(request)
-    if isinstance(verified, web.Response):
-        return verified
-    gateway, _, channel = verified
-    if channel is None:
-        return web.Response(status=204)
-    await operations.uninstall(gateway, channel.id)
-    log.info("app_uninstalled", channel_id=str(channel.id), store_hash=channel.store_hash)
+    payload = _verified(request)
+    if isinstance(payload, web.Response):
+        return payload
+    gateway = request.app[GATEWAY_KEY]
+    async with gateway.pool.acquire() as conn, conn.transaction():
+        if not await claim_jwt(conn, payload.replay_key, payload.expires_at):
+            return _replayed(request, payload)
+        locked = await lock_channel_by_store(conn, payload.store_hash)
+        if locked is None:
+            log.info("callback_for_unknown_store", path=request.path, store_hash=payload.store_hash)
+            return web.Response(status=204)
+        channel, installed_at = locked
+        if _issued_before(payload, installed_at):
+            log.warning(
+                "uninstall_older_than_install", channel_id=str(channel.id), store_hash=channel.store_hash
+            )
+            return web.Response(status=204)
+        changed = await operations.disconnect_locked(conn, channel, operations.UNINSTALLED)
+    if changed:
+        gateway.notify_outbox()
+    log.info("app_uninstalled", channel_id=str(channel.id), store_hash=channel.store_hash, changed=changed)
     return web.Response(status=204)
 
 
+def _issued_before(payload: SignedPayload, installed_at: datetime | None) -> bool:
+    # whole seconds, as iat is: an uninstall in the same second as the install is not older
+    if payload.issued_at is None or installed_at is None:
+        return False
+    return payload.issued_at < int(installed_at.timestamp())
+
+
 async def remove_user_callback(request: web.Request) -> web.Response:
-    """`GET /bigcommerce/remove-user`: forget the user BigCommerce removed from the app."""
-    verified = await _verified(request)
-    if isinstance(verified, web.Response):
-        return verified
-    gateway, payload, channel = verified
+    """`GET /bigcommerce/remove-user`: forget the user BigCommerce removed, and end their sessions."""
+    payload = _verified(request)
+    if isinstance(payload, web.Response):
+        return payload
+    gateway: Gateway = request.app[GATEWAY_KEY]
     if payload.user is None:
         log.warning("remove_user_without_user", store_hash=payload.store_hash)
         return error_page(400, "No user named", "The request does not say which user was removed.")
-    if channel is not None:
-        removed = await remove_user(gateway.pool, channel.id, payload.user.id)
-        log.info("channel_user_removed", channel_id=str(channel.id), user_id=payload.user.id, known=removed)
+    async with gateway.pool.acquire() as conn, conn.transaction():
+        if not await claim_jwt(conn, payload.replay_key, payload.expires_at):
+            return _replayed(request, payload)
+        channel = await get_channel_by_store(conn, payload.store_hash)
+        if channel is None:
+            return web.Response(status=204)
+        removed = await remove_user(conn, channel.id, payload.user.id)
+        ended = await end_user_sessions(conn, channel.id, payload.user.id)
+        await delete_user_launches(conn, channel.id, payload.user.id)
+    log.info(
+        "channel_user_removed",
+        channel_id=str(channel.id),
+        user_id=payload.user.id,
+        known=removed,
+        sessions_ended=ended,
+    )
     return web.Response(status=204)
 
 

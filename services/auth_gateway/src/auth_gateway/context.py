@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,11 +31,6 @@ class Gateway:
     bigcommerce: BigCommerceClient
     notify_outbox: Callable[[], None]
 
-    def form_token(self, channel_id: object) -> str:
-        """A per-channel token the settings page's forms carry (no cross-site form posts)."""
-        key = self.settings.bigcommerce_client_secret.get_secret_value().encode()
-        return hmac.new(key, f"settings-form:{channel_id}".encode(), hashlib.sha256).hexdigest()
-
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
 
@@ -47,4 +41,5 @@ def new_webhook_secret() -> str:
 
 
 def secret_digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
+    """The SHA-256 a random secret is stored and looked up by (webhook secrets, launch tokens, sessions)."""
+    return hashlib.sha256(secret.encode("utf-8", errors="surrogatepass")).digest()

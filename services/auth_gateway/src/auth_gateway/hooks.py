@@ -12,12 +12,16 @@ from common.bigcommerce.client import StoreApi
 from common.bigcommerce.errors import BigCommerceError, InvalidRequest, NotFound, ReauthorizationRequired
 from common.crypto import TokenDecryptionError
 from common.db.channels import mark_reauthorization_required
+from common.redaction import redact_text
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from auth_gateway.context import Gateway, new_webhook_secret, secret_digest
+from auth_gateway.db.callback_jwts import purge_expired_jwts
 from auth_gateway.db.channel_writes import get_hook_credentials, list_active_channel_ids
 from auth_gateway.db.grants import set_webhook_secret
+from auth_gateway.db.launches import purge_expired_launches
+from auth_gateway.db.sessions import purge_expired_sessions
 from auth_gateway.db.webhook_deliveries import purge_expired
 
 log = structlog.get_logger(__name__)
@@ -61,15 +65,14 @@ async def register_hook(gateway: Gateway, channel_id: uuid.UUID) -> HookOutcome:
     creds = await get_hook_credentials(gateway.pool, channel_id)
     if creds is None or creds.status != "active" or creds.access_token_encrypted is None:
         return "skipped"
-    ciphertext = creds.access_token_encrypted
     try:
         secret = await _webhook_secret(gateway, channel_id, creds.webhook_secret_encrypted)
-        token = gateway.cipher.decrypt(ciphertext)
+        token = gateway.cipher.decrypt(creds.access_token_encrypted)
         store = gateway.bigcommerce.store(creds.store_hash, token, plan=creds.plan_name)
         async with asyncio.timeout(REQUEST_PATH_TIMEOUT_S):
             outcome = await ensure_hook(store, gateway.settings.webhook_destination, secret)
     except ReauthorizationRequired:
-        await mark_reauthorization_required(gateway.pool, channel_id, ciphertext)
+        await mark_reauthorization_required(gateway.pool, channel_id, creds.grant_generation)
         HOOK_REGISTRATIONS.labels("failed").inc()
         log.warning("webhook_registration_unauthorized", channel_id=str(channel_id))
         return "failed"
@@ -88,7 +91,7 @@ async def register_hook(gateway: Gateway, channel_id: uuid.UUID) -> HookOutcome:
 
 def _describe(error: Exception) -> str:
     # a ValidationError quotes its input, which may hold the hook's secret header
-    return "unexpected response shape" if isinstance(error, ValidationError) else str(error)
+    return "unexpected response shape" if isinstance(error, ValidationError) else redact_text(str(error))
 
 
 async def _webhook_secret(gateway: Gateway, channel_id: uuid.UUID, encrypted: bytes | None) -> str:
@@ -131,9 +134,20 @@ async def check_all_hooks(gateway: Gateway) -> int:
                 if await register_hook(gateway, channel_id) in ("created", "reactivated"):
                     repaired += 1
             purged = await purge_expired(conn)
+            # the security tables' expired rows go with the same daily round
+            purged_jwts = await purge_expired_jwts(conn)
+            purged_launches = await purge_expired_launches(conn)
+            purged_sessions = await purge_expired_sessions(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _CHECK_LOCK_KEY)
-    log.info("webhooks_checked", repaired=repaired, purged_hashes=purged)
+    log.info(
+        "webhooks_checked",
+        repaired=repaired,
+        purged_hashes=purged,
+        purged_jwts=purged_jwts,
+        purged_launches=purged_launches,
+        purged_sessions=purged_sessions,
+    )
     return repaired
 
 

@@ -28,8 +28,10 @@ from auth_gateway.db.grants import (
     set_webhook_secret,
     store_grant,
 )
+from auth_gateway.db.launches import LaunchUser
 from auth_gateway.db.users import ChannelUser, upsert_user
 from auth_gateway.hooks import REQUEST_PATH_TIMEOUT_S, register_hook
+from auth_gateway.launch import issue_launch
 from auth_gateway.lifecycle import event_after_grant, status_after_grant
 from auth_gateway.settings import REQUIRED_SCOPES
 
@@ -60,6 +62,8 @@ class Installed:
     channel_id: uuid.UUID
     status: ChannelStatus
     created: bool
+    # for the "App installed" page's link: the installer, proved by the code exchange
+    launch_token: str
 
 
 async def install(gateway: Gateway, *, code: str, scope: str, context: str) -> Installed:
@@ -182,6 +186,12 @@ async def _store(gateway: Gateway, grant: TokenGrant, info: StoreInfo) -> Instal
             await enqueue(conn, event)
         if after == "active":
             await request_download(conn, locked.id)
+        installer = users[0]
+        launch_token = await issue_launch(
+            conn,
+            locked.id,
+            LaunchUser(user_id=installer.user_id, user_email=installer.email, is_owner=installer.is_owner),
+        )
     gateway.notify_outbox()
     log.info(
         "app_installed",
@@ -193,4 +203,4 @@ async def _store(gateway: Gateway, grant: TokenGrant, info: StoreInfo) -> Instal
     )
     if after == "active":
         await register_hook(gateway, locked.id)
-    return Installed(channel_id=locked.id, status=after, created=locked.created)
+    return Installed(channel_id=locked.id, status=after, created=locked.created, launch_token=launch_token)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from common.text import without_nul
 
 ALGORITHMS = ["HS256"]  # one algorithm only: no "none", no HS512/RS256 confusion
 ISSUER = "bc"
@@ -14,6 +16,11 @@ ISSUER = "bc"
 REQUIRED_CLAIMS = ["exp", "nbf", "aud", "iss", "sub"]
 _SUB = re.compile(r"^stores/(?P<hash>[A-Za-z0-9]{1,64})$")
 MAX_JWT_LENGTH = 8192
+# PostgreSQL's timestamps end long before what an integer claim can say
+_LATEST_EXPIRY = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+_MAX_USER_ID = 2**63 - 1  # a bigint column
+# a jti stored as it is; anything else (absent, odd, long) is remembered by the token's digest
+_JTI = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
 class SignedPayloadError(Exception):
@@ -33,7 +40,11 @@ class SignedPayload:
     store_hash: str
     user: CallbackUser | None
     owner: CallbackUser | None
-    jti: str | None
+    # what makes it one-shot: its jti, or the digest of the whole token when it has no usable jti
+    replay_key: str
+    expires_at: float
+    # BigCommerce's iat; None when absent (then no install can be said to be newer)
+    issued_at: int | None
 
 
 def verify_signed_payload(
@@ -80,11 +91,19 @@ def verify_signed_payload(
     if match is None:
         raise SignedPayloadError("signed_payload_jwt names no store (sub is not stores/{hash})")
     jti = claims.get("jti")
+    iat = claims.get("iat")
     return SignedPayload(
         store_hash=match["hash"],
         user=_user(claims.get("user")),
         owner=_user(claims.get("owner")),
-        jti=jti if isinstance(jti, str) else None,
+        replay_key=(
+            f"jti:{jti}"
+            if isinstance(jti, str) and _JTI.match(jti)
+            else "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+        ),
+        # remembered past exp by the leeway, since that long it would still verify
+        expires_at=min(float(claims["exp"]) + leeway_s, _LATEST_EXPIRY),
+        issued_at=int(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None,
     )
 
 
@@ -95,7 +114,8 @@ def _user(value: object) -> CallbackUser | None:
     # documented as a number; a decimal string is read the same way
     if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit():
         user_id = int(user_id)
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 <= user_id <= _MAX_USER_ID:
         return None
     email = value.get("email")
-    return CallbackUser(id=user_id, email=email if isinstance(email, str) else "")
+    # NUL cannot be stored; other text from BigCommerce passes unchanged (CONTRACT §3)
+    return CallbackUser(id=user_id, email=without_nul(email)[:320] if isinstance(email, str) else "")

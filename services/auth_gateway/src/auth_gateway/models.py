@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from common.db.channels import Channel, ChannelStatus, DespatchedOrderStatus
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from common.redaction import RedactedText
+from common.text import refuse_control_characters
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from auth_gateway.db.channel_writes import SettingsChange
 
@@ -16,7 +27,12 @@ from auth_gateway.db.channel_writes import SettingsChange
 ORDER_STATUS_IDS = range(1, 15)
 
 # May be empty: the guide's required fields only gate activation (and an active channel keeps them).
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+# Control characters are refused on the raw value, before stripping could hide one (CONTRACT §4).
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    BeforeValidator(refuse_control_characters),
+]
 
 
 class ChannelView(BaseModel):
@@ -42,7 +58,7 @@ class ChannelView(BaseModel):
     next_download_at: datetime | None
     last_writeback_at: datetime | None
     pending_despatches: int
-    last_error: str | None
+    last_error: RedactedText
 
     @classmethod
     def build(cls, channel: Channel, pending_despatches: int) -> ChannelView:

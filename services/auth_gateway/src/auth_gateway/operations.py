@@ -139,21 +139,22 @@ async def disconnect(
         channel = await channel_writes.lock_channel(conn, channel_id)
         if channel is None:
             raise ChannelNotFoundError(str(channel_id))
-        if channel.status in CONNECTED_STATUSES:
-            await channel_writes.mark_disconnected(conn, channel_id, reason)
-            event = ChannelDisconnected(
-                channel_id=channel_id, store_hash=channel.store_hash, status="disconnected"
-            )
-            await enqueue(conn, event)
-    if channel.status in CONNECTED_STATUSES:
+        changed = await disconnect_locked(conn, channel, reason)
+    if changed:
         gateway.notify_outbox()
         log.info("channel_disconnected", channel_id=str(channel_id), store_hash=channel.store_hash)
     return await get_view(gateway, channel_id)
 
 
-async def uninstall(gateway: Gateway, channel_id: uuid.UUID) -> None:
-    """The uninstall callback: BigCommerce already revoked the token and deleted the hooks."""
-    await disconnect(gateway, channel_id, reason=UNINSTALLED, remove_hooks=False)
+async def disconnect_locked(conn: asyncpg.Connection, channel: Channel, reason: str) -> bool:
+    """Disconnect a channel locked in the caller's transaction; False when it was not connected."""
+    if channel.status not in CONNECTED_STATUSES:
+        return False
+    await channel_writes.mark_disconnected(conn, channel.id, reason)
+    await enqueue(
+        conn, ChannelDisconnected(channel_id=channel.id, store_hash=channel.store_hash, status="disconnected")
+    )
+    return True
 
 
 async def delete(gateway: Gateway, channel_id: uuid.UUID) -> None:

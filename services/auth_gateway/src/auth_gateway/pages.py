@@ -15,9 +15,16 @@ _STATUS_LABELS = {
     "reauthorization_required": "Reconnection needed",
     "disconnected": "Disconnected",
 }
+# The pages render inside BigCommerce's control panel (store-{hash}.mybigcommerce.com, and the
+# install flow on *.bigcommerce.com): no other site may frame them. The exact framing origins are
+# not documented (unverified), so the narrowest pair that covers the control panel is allowed.
+FRAME_ANCESTORS = "'self' https://*.mybigcommerce.com https://*.bigcommerce.com"
 # No scripts at all; forms post only back to the gateway; the code in the URL never leaves as Referer.
 _HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {FRAME_ANCESTORS}"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -55,7 +62,7 @@ def _row(label: str, value: str) -> str:
 
 def settings_page(
     channel: ChannelView,
-    form_token: str,
+    csrf_token: str,
     *,
     notice: str = "",
     errors: dict[str, str] | None = None,
@@ -98,7 +105,7 @@ def settings_page(
     checked = " checked" if channel.mark_orders_as_despatched else ""
     form = (
         f'<form method="post" action="/channels/{channel.id}/settings">'
-        f'<input type="hidden" name="form_token" value="{escape(form_token)}">'
+        f'<input type="hidden" name="csrf_token" value="{escape(csrf_token)}">'
         "<p>* Indicates a required field</p>"
         f'<label>Trading name * <input name="trading_name" maxlength="100" value="{escape(channel.trading_name)}">'
         "</label>"

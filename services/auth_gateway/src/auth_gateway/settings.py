@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
+from urllib.parse import urlencode
 
 from common.settings import BigCommerceSettings, split_csv
 from pydantic import Field, SecretStr, field_validator
@@ -16,11 +18,17 @@ REQUIRED_SCOPES: tuple[frozenset[str], ...] = (
 )
 
 
+# RFC 6750 b64token: what may follow "Bearer " in an Authorization header.
+BEARER_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+
+
 class GatewaySettings(BigCommerceSettings):
     """Settings of the auth gateway."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
+    # signs the JWTs of load, uninstall and remove-user: only the gateway has it
+    bigcommerce_client_secret: SecretStr
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s]+$")
     clickdrop_app_url: str = Field(default="http://127.0.0.1:8080", pattern=r"^https?://[^\s]+$")
@@ -33,6 +41,11 @@ class GatewaySettings(BigCommerceSettings):
     # nbf a few seconds before iat (reference §2.1), so a small margin is enough
     jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The demo's stand-in for Click & Drop's settings pages; on only when asked for (`make run`),
+    # never inferred from the URLs, since a page that can disconnect a store must not appear by accident.
+    settings_pages_enabled: bool = False
+    # how long a settings page session started by a launch lasts (absolute, not sliding)
+    settings_session_seconds: int = Field(default=3600, ge=60, le=86_400)
 
     @field_validator("internal_api_tokens", mode="before")
     @classmethod
@@ -41,10 +54,21 @@ class GatewaySettings(BigCommerceSettings):
 
     @field_validator("internal_api_tokens")
     @classmethod
-    def _no_empty_token(cls, value: list[SecretStr]) -> list[SecretStr]:
-        # an empty token would let "Authorization: Bearer " in; no other length rule (CONTRACT §2)
-        if any(not token.get_secret_value().strip() for token in value):
-            raise ValueError("a token may not be empty")
+    def _bearer_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # a token a client cannot send as "Bearer <token>" would lock every caller out; an empty
+        # one would let "Authorization: Bearer " in. No length rule (CONTRACT §2).
+        for position, token in enumerate(value, start=1):
+            if not BEARER_TOKEN.match(token.get_secret_value()):
+                raise ValueError(
+                    f"token {position} is not a bearer token (letters, digits and -._~+/ then any =)"
+                )
+        return value
+
+    @field_validator("bigcommerce_client_secret")
+    @classmethod
+    def _secret_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
         return value
 
     @field_validator("public_base_url", "clickdrop_app_url")
@@ -61,13 +85,8 @@ class GatewaySettings(BigCommerceSettings):
     def webhook_destination(self) -> str:
         return f"{self.public_base_url}/bigcommerce/webhooks"
 
-    @property
-    def serves_settings_pages(self) -> bool:
-        """The gateway serves the channel settings pages itself when it is the Click & Drop app URL.
-
-        That is the sandbox/demo setup; in production CLICKDROP_APP_URL is Click & Drop's own site.
-        """
-        return self.clickdrop_app_url == self.public_base_url
-
-    def channel_settings_url(self, channel_id: object) -> str:
-        return f"{self.clickdrop_app_url}/channels/{channel_id}/settings"
+    def channel_settings_url(self, channel_id: object, launch_token: str) -> str:
+        """Where Launch and the "App installed" link send the merchant, with a launch token."""
+        return (
+            f"{self.clickdrop_app_url}/channels/{channel_id}/settings?{urlencode({'launch': launch_token})}"
+        )

@@ -22,8 +22,6 @@ log = structlog.get_logger(__name__)
 WEBHOOKS_RECEIVED = Counter("gateway_webhooks_received_total", "Webhook deliveries by outcome", ["outcome"])
 _PRODUCER = re.compile(r"^stores/(?P<hash>[A-Za-z0-9]{1,64})$")
 _HASH = re.compile(r"^[\x21-\x7e]{1,128}$")
-# compared against when the store is unknown, so an unknown store costs the same as a wrong secret
-_NO_SECRET = secret_digest("no store has this secret")
 
 
 def delivery_hash(payload: dict[str, object], raw: bytes) -> str:
@@ -55,12 +53,18 @@ async def receive(request: web.Request) -> web.Response:
     store_hash = match["hash"]
     payload_hash = delivery_hash(payload, raw)
     target = await get_webhook_target(gateway.pool, store_hash)
-    expected = target.webhook_secret_sha256 if target and target.webhook_secret_sha256 else _NO_SECRET
+    if target is None or target.status == "disconnected" or target.webhook_secret_sha256 is None:
+        # A store the connector no longer serves (deleted, uninstalled, disconnected): 200 and
+        # nothing done. A 4xx would count towards BigCommerce blocklisting the destination, and
+        # with it every other store's deliveries.
+        WEBHOOKS_RECEIVED.labels("not_served").inc()
+        log.info("webhook_for_store_not_served", store_hash=store_hash)
+        return web.Response(status=200)
     presented = request.headers.get(WEBHOOK_HEADER, "")
-    if not hmac.compare_digest(secret_digest(presented), expected) or target is None or not presented:
+    if not presented or not hmac.compare_digest(secret_digest(presented), target.webhook_secret_sha256):
         WEBHOOKS_RECEIVED.labels("unauthorized").inc()
         log.warning("webhook_refused", store_hash=store_hash, header_present=bool(presented))
-        return _plain(401, "unknown store or wrong webhook secret")
+        return _plain(401, "wrong webhook secret")
     async with gateway.pool.acquire() as conn, conn.transaction():
         fresh = await remember_delivery(
             conn, store_hash, payload_hash, gateway.settings.webhook_dedupe_ttl_seconds

@@ -53,7 +53,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
 
         health = dependency_health(pool, connection)
         health.refreshers.append(overdue_stores(pool, settings.poll_interval_max_seconds))
-        await stack.enter_async_context(serve_health(settings.http_port, health))
+        await stack.enter_async_context(serve_health(settings.http_port, health, host=settings.http_host))
         publisher = await stack.enter_async_context(
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))
         )

@@ -19,7 +19,7 @@ class ChannelStoppedError(Exception):
 class ChannelGuard:
     """Checked before every request group of a poll.
 
-    Re-reads status and token (and renews the lease) at most every `recheck_interval_s`, so a
+    Re-reads status and grant generation (and renews the lease) at most every `recheck_interval_s`, so a
     disconnect or uninstall stops requests within seconds and an erased token is never sent.
     """
 
@@ -27,7 +27,7 @@ class ChannelGuard:
         self,
         pool: asyncpg.Pool,
         channel_id: uuid.UUID,
-        token_ciphertext: bytes,
+        grant_generation: int,
         *,
         owner: str,
         lease_s: float,
@@ -37,7 +37,7 @@ class ChannelGuard:
     ) -> None:
         self._pool = pool
         self._channel_id = channel_id
-        self._token = token_ciphertext
+        self._grant = grant_generation
         self._owner = owner
         self._lease_s = lease_s
         self._clock = clock
@@ -78,6 +78,6 @@ class ChannelGuard:
             return "the poll lease was taken over or the channel is gone"
         if state.status != "active":
             return f"the channel is {state.status}"
-        if state.access_token_encrypted != self._token:
+        if state.grant_generation != self._grant:
             return "the channel's token changed"
         return None

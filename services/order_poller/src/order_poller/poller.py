@@ -186,7 +186,7 @@ class Poller:
         guard = ChannelGuard(
             self._pool,
             channel.id,
-            channel.access_token_encrypted,
+            channel.grant_generation,
             owner=self.owner,
             lease_s=self.config.lease_s,
             clock=self._schedule_clock,
@@ -227,7 +227,7 @@ class Poller:
             return PollResult(channel.id, channel.store_hash, "stopped", report, str(stopped))
         except ReauthorizationRequired:
             # no further request with this token until the app is installed again
-            await mark_reauthorization_required(self._pool, channel.id, channel.access_token_encrypted)
+            await mark_reauthorization_required(self._pool, channel.id, channel.grant_generation)
             await self._finish(channel, next_at=None, downloaded_at=None, error=None, write_error=False)
             log.warning("store_reauthorization_required", store_hash=channel.store_hash)
             return PollResult(channel.id, channel.store_hash, "reauthorization_required", report)

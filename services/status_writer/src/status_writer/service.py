@@ -125,7 +125,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             pending_despatches(pool, settings.flush_interval_seconds),
             dead_letter_depth(connection, queue.dlq_name),
         ]
-        await stack.enter_async_context(serve_health(settings.http_port, health))
+        await stack.enter_async_context(serve_health(settings.http_port, health, host=settings.http_host))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id

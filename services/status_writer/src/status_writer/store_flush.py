@@ -121,14 +121,13 @@ class StoreFlush:
 
     async def _renew(self) -> bool:
         now = await self._clock()
-        assert self._channel.access_token_encrypted is not None
         return await renew_lease(
             self._pool,
             self._channel.id,
             self._holder,
             now=now,
             expires_at=now + timedelta(seconds=self._policy.lease_s),
-            token_ciphertext=self._channel.access_token_encrypted,
+            grant_generation=self._channel.grant_generation,
         )
 
     async def _write_order(self, order_id: int, despatches: list[DueDespatch]) -> None:
@@ -273,10 +272,7 @@ class StoreFlush:
     async def _classify_stop(self, error: BigCommerceError) -> StopStore:
         """What an error that ends the store's flush means, with its side effects on the channel."""
         if isinstance(error, ReauthorizationRequired):
-            assert self._channel.access_token_encrypted is not None
-            await mark_reauthorization_required(
-                self._pool, self._channel.id, self._channel.access_token_encrypted
-            )
+            await mark_reauthorization_required(self._pool, self._channel.id, self._channel.grant_generation)
             return StopStore(
                 "BigCommerce refused the stored token (401); kept pending until the app is reinstalled"
             )

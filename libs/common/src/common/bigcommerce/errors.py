@@ -84,7 +84,8 @@ class OAuthExchangeError(BigCommerceError):
 
 def parse_error_body(body: bytes) -> tuple[str, dict[str, str]]:
     """BigCommerce's message and field errors from a v2 array or v3 object error body."""
-    text = body.decode("utf-8", errors="replace").strip()
+    # NUL removed: the message may be stored as a despatch's reason (PostgreSQL cannot hold it)
+    text = body.decode("utf-8", errors="replace").replace("\x00", "").strip()
     try:
         data: object = json.loads(text)
     except ValueError:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+
+from common.text import without_nul
 
 
 def _parse_bc_datetime(value: Any) -> Any:
@@ -43,7 +46,12 @@ def _none_as_empty(value: Any) -> Any:
         return ""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
-    return value
+    # passed on unchanged except NUL, which PostgreSQL cannot store (CONTRACT §3)
+    return without_nul(value) if isinstance(value, str) else value
+
+
+def _optional_text(value: Any) -> Any:
+    return without_nul(value) if isinstance(value, str) else value
 
 
 def _none_as_zero(value: Any) -> Any:
@@ -67,6 +75,8 @@ def _none_as_empty_list(value: Any) -> Any:
 UtcDatetime = Annotated[datetime, BeforeValidator(_parse_bc_datetime)]
 OptionalUtcDatetime = Annotated[datetime | None, BeforeValidator(_parse_optional_bc_datetime)]
 Text = Annotated[str, BeforeValidator(_none_as_empty)]
+"""Text from BigCommerce: null or false read as "", numbers as their digits, NUL removed."""
+OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 Count = Annotated[int, BeforeValidator(_none_as_zero)]
 """An integer that may arrive as null, "" or a numeric string (0 for the first two)."""
 Amount = Annotated[Decimal, BeforeValidator(_none_as_zero)]
@@ -317,7 +327,10 @@ class GrantUser(_Model):
 
 
 def _split_scopes(value: Any) -> Any:
-    return set(value.split()) if isinstance(value, str) else value
+    return set(without_nul(value).split()) if isinstance(value, str) else value
+
+
+_CONTEXT = re.compile(r"^stores/[A-Za-z0-9]{1,64}$")
 
 
 class TokenGrant(_Model):
@@ -329,14 +342,14 @@ class TokenGrant(_Model):
     # Older real responses lack owner and account_uuid (reference §1.2).
     owner: GrantUser | None = None
     context: str
-    account_uuid: str | None = None
+    account_uuid: OptionalText = None
 
     @field_validator("context")
     @classmethod
     def _context_names_a_store(cls, value: str) -> str:
-        prefix, _, store_hash = value.partition("/")
-        if prefix != "stores" or not store_hash:
-            raise ValueError(f"context is not stores/{{hash}}: {value!r}")
+        # a store hash is short and alphanumeric; anything else (a NUL, a path) is not one
+        if not _CONTEXT.fullmatch(value):
+            raise ValueError("context is not stores/{hash}")
         return value
 
     @property

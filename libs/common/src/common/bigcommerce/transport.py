@@ -23,6 +23,7 @@ from common.bigcommerce.errors import (
 from common.bigcommerce.metrics import count_request
 from common.bigcommerce.pacing import RateLimiter
 from common.bigcommerce.retry import RetryPolicy, is_retryable_status
+from common.redaction import describe_error
 
 log = structlog.get_logger(__name__)
 
@@ -199,7 +200,8 @@ class StoreTransport:
                     payload = await response.read()
             except (TimeoutError, aiohttp.ClientError) as exc:
                 count_request(plan=self._plan, method=method, status=None)
-                description = "timed out" if isinstance(exc, TimeoutError) else repr(exc)
+                # never repr(): aiohttp's holds the request headers, X-Auth-Token among them
+                description = "timed out" if isinstance(exc, TimeoutError) else describe_error(exc)
                 raise _TransientError(description, status=None, cause=exc) from exc
             finally:
                 if not recorded:  # no response: give the place back (also on cancellation)

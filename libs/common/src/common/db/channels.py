@@ -65,22 +65,23 @@ async def get_channel_by_store(conn: asyncpg.Connection | asyncpg.Pool, store_ha
 
 
 # Only a grant that is still the one in use may be flagged: a reinstall that raced the 401
-# has already stored a new token, and must stay active.
+# has already stored a new token (a new generation), and must stay active. The generation, not
+# the ciphertext, says which grant: re-encrypting under a new key changes the ciphertext only.
 MARK_REAUTHORIZATION_REQUIRED = """
 UPDATE channels
    SET status = 'reauthorization_required', last_error = $3, updated_at = now()
- WHERE id = $1 AND status = 'active' AND access_token_encrypted = $2
+ WHERE id = $1 AND status = 'active' AND grant_generation = $2
 """
 
 
 async def mark_reauthorization_required(
     conn: asyncpg.Connection | asyncpg.Pool,
     channel_id: uuid.UUID,
-    token_used: bytes,
+    grant_generation: int,
     reason: str = "BigCommerce refused the stored token (401); reinstall the app to reconnect",
 ) -> bool:
-    """Flag a channel whose token BigCommerce refused; True when this call changed it."""
-    result: str = await conn.execute(MARK_REAUTHORIZATION_REQUIRED, channel_id, token_used, reason)
+    """Flag a channel whose token (of this grant generation) BigCommerce refused; True when changed."""
+    result: str = await conn.execute(MARK_REAUTHORIZATION_REQUIRED, channel_id, grant_generation, reason)
     return result.endswith(" 1")
 
 

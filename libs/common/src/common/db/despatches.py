@@ -13,6 +13,7 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict
 
 from common.events import OrderDespatched
+from common.redaction import RedactedText
 
 DespatchState = Literal["pending", "posting", "written", "failed", "not_written"]
 
@@ -36,7 +37,7 @@ class DespatchView(BaseModel):
     service_name: str | None
     items: list[DespatchItem] | None
     state: DespatchState
-    reason: str | None
+    reason: RedactedText
     attempts: int
     created_at: datetime
     updated_at: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 
@@ -17,6 +18,17 @@ log = structlog.get_logger(__name__)
 
 API_PREFIX = "/api/v1/"
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/asyncapi.json"})
+# Strict on purpose: exactly "Bearer", one space, an RFC 6750 b64token, nothing else. RFC 9110
+# lets a scheme be matched case-insensitively, but the only callers are Click & Drop's own
+# services, and one accepted spelling leaves nothing for a proxy or a parser to disagree on.
+# (Trailing whitespace never reaches us: HTTP excludes it from a field value.)
+_BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)")
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None when it is not exactly that."""
+    match = _BEARER.fullmatch(header)
+    return match[1] if match else None
 
 
 def token_matches(presented: str, tokens: Sequence[SecretStr]) -> bool:
@@ -35,8 +47,8 @@ def make_api_middleware(tokens: Sequence[SecretStr], max_body_bytes: int) -> web
         if not (request.path.startswith(API_PREFIX) or request.path == API_PREFIX.rstrip("/")):
             return await handler(request)
         if request.path not in PUBLIC_PATHS:
-            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token_matches(presented.strip(), tokens):
+            presented = bearer_token(request.headers.get("Authorization", ""))
+            if presented is None or not token_matches(presented, tokens):
                 return problem(
                     401,
                     "Unauthorized",
@@ -57,7 +69,11 @@ def make_api_middleware(tokens: Sequence[SecretStr], max_body_bytes: int) -> web
             headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
             return _http_problem(error.status, detail or error.reason, headers)
         except Exception:
-            log.exception("api_request_failed", path=request.path, method=request.method)
+            # the route's template, not the path: a launch token travels in the path
+            route = request.match_info.route.resource
+            log.exception(
+                "api_request_failed", route=route.canonical if route else "?", method=request.method
+            )
             return _http_problem(500, "the request failed; it may be retried")
 
     return api_middleware

@@ -8,6 +8,7 @@ from typing import Any
 from common.db.despatches import DespatchView
 from pydantic.json_schema import models_json_schema
 
+from auth_gateway.db.launches import Launch
 from auth_gateway.models import ChannelSettings, ChannelView
 
 _REF = "#/components/schemas/{model}"
@@ -46,7 +47,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _problems(*statuses: int) -> dict[str, Any]:
     content = {"application/problem+json": {"schema": _ref("Problem")}}
-    base = {401: "missing or wrong bearer token", 404: "no such channel", 413: "body too large"}
+    base = {
+        401: "missing or wrong bearer token",
+        404: "no such channel or launch token",
+        413: "body too large",
+    }
     more = {
         400: "malformed JSON",
         409: "the channel's state forbids it (activate: a required name is empty, `errors` names it)",
@@ -79,7 +84,12 @@ def _op(
 def build_openapi() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
     _, defs = models_json_schema(
-        [(ChannelView, "serialization"), (ChannelSettings, "validation"), (DespatchView, "serialization")],
+        [
+            (ChannelView, "serialization"),
+            (ChannelSettings, "validation"),
+            (DespatchView, "serialization"),
+            (Launch, "serialization"),
+        ],
         ref_template=_REF,
     )
     schemas = {**defs["$defs"], "Problem": _PROBLEM}
@@ -110,7 +120,15 @@ def build_openapi() -> dict[str, Any]:
         "properties": {"order_id": {"type": "integer"}, "queued": {"type": "integer"}},
     }
     ch = "/api/v1/channels/{channel_id}"
+    launch_token = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
     paths: dict[str, Any] = {
+        "/api/v1/launches/{token}": {
+            "post": _op(
+                "Redeem a launch token (single use, valid 5 minutes): the channel and user that opened the app",
+                (200, _json(_ref("Launch"), "who opened which channel")),
+                params=[launch_token],
+            )
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "summary": "This document",

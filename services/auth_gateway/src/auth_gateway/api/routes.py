@@ -26,6 +26,7 @@ from auth_gateway.api.problems import (
     validation_problem,
 )
 from auth_gateway.context import GATEWAY_KEY
+from auth_gateway.launch import redeem
 from auth_gateway.models import ChannelSettings, DespatchState
 
 CHANNEL_STATUSES: tuple[str, ...] = get_args(ChannelStatus)
@@ -111,6 +112,17 @@ async def _call(action: Callable[[], Awaitable[web.Response]]) -> web.Response:
             f"{', '.join(error.fields)} may not be empty while the channel is active; nothing was changed"
         )
         return fields_problem(422, "Invalid request", detail, error.fields, type_=VALIDATION)
+
+
+@routes.post("/api/v1/launches/{token}")
+async def redeem_launch(request: web.Request) -> web.Response:
+    """Click & Drop redeems a launch token once: which channel and which BigCommerce user opened it."""
+    launch = await redeem(request.app[GATEWAY_KEY].pool, request.match_info["token"])
+    if launch is None:
+        return problem(
+            404, "Not Found", "no such launch token: used before, expired or unknown", type_=NOT_FOUND
+        )
+    return _json(launch)
 
 
 @routes.get("/api/v1/openapi.json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 from common.db.channels import (
@@ -43,6 +44,17 @@ async def lock_channel(conn: asyncpg.Connection, channel_id: uuid.UUID) -> Chann
     """The channel, locked for the rest of the transaction."""
     record = await conn.fetchrow(LOCK_CHANNEL, channel_id)
     return channel_from_record(record) if record else None
+
+
+LOCK_BY_STORE = f"SELECT {CHANNEL_COLUMNS}, connected_at FROM channels WHERE store_hash = $1 FOR UPDATE"
+
+
+async def lock_channel_by_store(
+    conn: asyncpg.Connection, store_hash: str
+) -> tuple[Channel, datetime | None] | None:
+    """The store's channel and when its latest grant was stored, locked for the rest of the transaction."""
+    record = await conn.fetchrow(LOCK_BY_STORE, store_hash)
+    return (channel_from_record(record), record["connected_at"]) if record else None
 
 
 UPDATE_SETTINGS = """
@@ -136,11 +148,12 @@ class HookCredentials(BaseModel):
     status: ChannelStatus
     plan_name: str | None
     access_token_encrypted: bytes | None
+    grant_generation: int
     webhook_secret_encrypted: bytes | None
 
 
 SELECT_HOOK_CREDENTIALS = """
-SELECT id, store_hash, status, plan_name, access_token_encrypted, webhook_secret_encrypted
+SELECT id, store_hash, status, plan_name, access_token_encrypted, grant_generation, webhook_secret_encrypted
   FROM channels WHERE id = $1
 """
 SELECT_ACTIVE_IDS = "SELECT id FROM channels WHERE status = 'active' ORDER BY id"

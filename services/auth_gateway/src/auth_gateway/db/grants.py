@@ -59,6 +59,7 @@ async def lock_or_create_channel(conn: asyncpg.Connection, store_hash: str) -> L
     return LockedChannel(created=created_id is not None, **dict(record))
 
 
+# A new token is a new grant generation: pollers and writers holding the old one stop.
 # Settings (names, despatch options, statuses) are the merchant's and survive a reinstall; the
 # store name is only filled in while it is still empty. Country, units and plan follow the store,
 # unless the store could not be read this time (empty): then the last known values stay.
@@ -71,7 +72,7 @@ UPDATE channels
        weight_units = COALESCE(NULLIF($10, ''), weight_units),
        plan_name = COALESCE(NULLIF($11, ''), plan_name),
        status = $12, last_error = NULL, connected_at = now(), disconnected_at = NULL,
-       updated_at = now()
+       grant_generation = grant_generation + 1, updated_at = now()
  WHERE id = $1
 """
 

@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 from common.events import OrderDownloaded
 from common.outbox import enqueue
+from common.redaction import redact_text
 from pydantic import BaseModel, ConfigDict
 
 
@@ -120,7 +121,14 @@ async def record_skip(
 ) -> bool:
     """Record why an order is not published; True the first time this order is skipped."""
     inserted: bool | None = await conn.fetchval(
-        UPSERT_SKIPPED, store_hash, order_id, channel_id, reason, detail[:500], final, date_modified
+        UPSERT_SKIPPED,
+        store_hash,
+        order_id,
+        channel_id,
+        reason,
+        redact_text(detail)[:500],
+        final,
+        date_modified,
     )
     return bool(inserted)
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import asyncpg
+from common.redaction import redact_optional
 from pydantic import BaseModel, ConfigDict
 
 # What a failed statement can raise: the caller logs it and tries again on its next round.
@@ -28,6 +29,8 @@ class ClaimedChannel(BaseModel):
     weight_units: str | None
     plan_name: str | None
     access_token_encrypted: bytes
+    # which grant the token is (ciphertexts change when keys rotate; this does not)
+    grant_generation: int
     # the due time the claim saw: a request_download during the poll changes it and is honoured
     next_download_at: datetime | None
 
@@ -54,7 +57,7 @@ UPDATE channels AS c
   FROM due
  WHERE c.id = due.id
 RETURNING c.id, c.store_hash, c.trading_name, c.order_status_ids, c.weight_units, c.plan_name,
-          c.access_token_encrypted, c.next_download_at
+          c.access_token_encrypted, c.grant_generation, c.next_download_at
 """
 
 
@@ -74,22 +77,22 @@ async def claim_due_channels(
 
 
 class LeaseState(BaseModel):
-    """The channel as seen when renewing a lease: still ours, still active, still the same token?"""
+    """The channel as seen when renewing a lease: still ours, still active, still the same grant?"""
 
     model_config = ConfigDict(frozen=True)
 
     held: bool
     status: str | None = None
-    access_token_encrypted: bytes | None = None
+    grant_generation: int | None = None
 
 
-# Renewing and re-reading status and token in one statement: a disconnect (token erased) or an
+# Renewing and re-reading status and grant in one statement: a disconnect (token erased) or an
 # uninstall stops the poll at its next check.
 # Without an explicit end the lease runs `lease_s` from the database's clock, like the claims.
 RENEW_LEASE = """
 UPDATE channels SET poll_lease_until = COALESCE($3::timestamptz, now() + make_interval(secs => $4))
  WHERE id = $1 AND poll_lease_owner = $2
-RETURNING status, access_token_encrypted
+RETURNING status, grant_generation
 """
 
 
@@ -141,7 +144,7 @@ async def finish_poll(
         channel.next_download_at,
         next_download_at,
         downloaded_at,
-        last_error,
+        redact_optional(last_error),
         write_error,
     )
     return result.endswith(" 1")

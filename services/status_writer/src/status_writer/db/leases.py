@@ -51,13 +51,13 @@ async def acquire_lease(
 
 
 # One round trip per order: the lease is extended only while the channel may still be written to
-# with the token the flush holds, so a disconnect or a new grant stops the flush within one order.
+# with the grant the flush holds, so a disconnect or a new grant stops the flush within one order.
 RENEW_LEASE = """
 UPDATE status_writer_leases l SET expires_at = $4
  WHERE l.channel_id = $1 AND l.holder = $2 AND l.expires_at > $3
    AND EXISTS (SELECT 1 FROM channels c
                 WHERE c.id = l.channel_id AND c.status = 'active' AND c.mark_orders_as_despatched
-                  AND c.access_token_encrypted = $5)
+                  AND c.grant_generation = $5 AND c.access_token_encrypted IS NOT NULL)
 """
 
 
@@ -68,10 +68,10 @@ async def renew_lease(
     *,
     now: datetime,
     expires_at: datetime,
-    token_ciphertext: bytes,
+    grant_generation: int,
 ) -> bool:
-    """Extend a lease still held on a channel still writable with this token; False means stop."""
-    result: str = await conn.execute(RENEW_LEASE, channel_id, holder, now, expires_at, token_ciphertext)
+    """Extend a lease still held on a channel still writable with this grant; False means stop."""
+    result: str = await conn.execute(RENEW_LEASE, channel_id, holder, now, expires_at, grant_generation)
     return result.endswith(" 1")
 
 

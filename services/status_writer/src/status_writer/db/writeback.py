@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import asyncpg
 from common.db.despatches import DespatchItem
+from common.redaction import redact_optional, redact_text
 from pydantic import BaseModel, ConfigDict
 
 WRITEBACK_ERROR_PREFIX = "Write-back: "
@@ -27,12 +28,14 @@ class FlushChannel(BaseModel):
     mark_orders_as_despatched: bool
     despatched_order_status: Literal["completed", "shipped"]
     access_token_encrypted: bytes | None
+    # which grant the token is (ciphertexts change when keys rotate; this does not)
+    grant_generation: int
     plan_name: str | None
 
 
 SELECT_FLUSH_CHANNEL = """
 SELECT id, store_hash, status, mark_orders_as_despatched, despatched_order_status,
-       access_token_encrypted, plan_name
+       access_token_encrypted, grant_generation, plan_name
   FROM channels WHERE id = $1
 """
 
@@ -127,7 +130,7 @@ async def settle(conn: asyncpg.Connection, settlements: Sequence[Settlement]) ->
         SETTLE,
         [s.despatch_id for s in settlements],
         [s.state for s in settlements],
-        [s.reason for s in settlements],
+        [redact_optional(s.reason) for s in settlements],
         ["{" + ",".join(str(i) for i in s.shipment_ids) + "}" for s in settlements],
         [s.next_attempt_at for s in settlements],
     )
@@ -169,5 +172,5 @@ async def record_writeback_health(
     conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, completed: bool, error: str | None
 ) -> None:
     """Sync health after a store flush: when it last completed, and its error (cleared once it works)."""
-    message = None if error is None else WRITEBACK_ERROR_PREFIX + error
+    message = None if error is None else WRITEBACK_ERROR_PREFIX + redact_text(error)
     await conn.execute(RECORD_HEALTH, channel_id, completed, message, WRITEBACK_ERROR_PREFIX)
