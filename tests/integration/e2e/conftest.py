@@ -82,6 +82,8 @@ async def rig(
             "LOG_FORMAT": "json",
         }
         assert not set(env) - CONTRACT_VARIABLES, "only CONTRACT §2 variables"
+        # the demo's stand-in settings pages, on as `make run` turns them on (the browser walk uses them)
+        env["SETTINGS_PAGES_ENABLED"] = "true"
         services = Services(
             gateway=Service("auth-gateway", gateway_port, tmp_path / "auth-gateway.log"),
             poller=Service("order-poller", free_port(), tmp_path / "order-poller.log"),

@@ -9,12 +9,24 @@ import pytest
 from connector.run import plan
 
 
+def _args() -> argparse.Namespace:
+    return argparse.Namespace(
+        sandbox_port=8900,
+        gateway_port=None,
+        poller_port=None,
+        writer_port=None,
+        new_order_every=120.0,
+        despatch_delay=20.0,
+        no_demo_despatcher=False,
+    )
+
+
 @pytest.fixture
 def demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, str]]:
     monkeypatch.chdir(tmp_path)  # the demo keeps its token key in .demo/
     for name in ("BIGCOMMERCE_CLIENT_ID", "BIGCOMMERCE_CLIENT_SECRET", "HTTP_HOST", "SETTINGS_PAGES_ENABLED"):
         monkeypatch.delenv(name, raising=False)
-    specs = plan(argparse.Namespace(sandbox_port=8900, no_demo_despatcher=False))
+    specs = plan(_args())
     return [{"name": spec.name, **spec.env} for spec in specs]
 
 
@@ -38,9 +50,7 @@ def test_the_demo_listens_on_loopback_and_serves_its_settings_pages(demo: list[d
 def test_real_credentials_keep_the_secret_from_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BIGCOMMERCE_CLIENT_ID", "real-client")
     monkeypatch.setenv("BIGCOMMERCE_CLIENT_SECRET", "real-secret-0123456789")
-    specs = {
-        spec.name: spec.env for spec in plan(argparse.Namespace(sandbox_port=8900, no_demo_despatcher=False))
-    }
+    specs = {spec.name: spec.env for spec in plan(_args())}
     assert set(specs) == {"auth-gateway", "order-poller", "status-writer"}
     assert specs["auth-gateway"]["BIGCOMMERCE_CLIENT_SECRET"] == "real-secret-0123456789"
     assert "BIGCOMMERCE_CLIENT_SECRET" not in specs["order-poller"]
