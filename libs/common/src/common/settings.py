@@ -8,6 +8,8 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.backoff import Backoff
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -31,6 +33,16 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     shutdown_grace_s: float = Field(default=20.0, gt=0)
+    # Waiting out a database or broker outage: the first retry after this long, doubling (with full
+    # jitter) up to the maximum, for as long as the outage lasts.
+    server_retry_initial_seconds: float = Field(default=0.5, gt=0)
+    server_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # published outbox rows and finished despatches hold customers' names and addresses (CONTRACT §2)
+    data_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    def server_backoff(self) -> Backoff:
+        """A fresh backoff for one wait on a failing server."""
+        return Backoff(base_s=self.server_retry_initial_seconds, max_s=self.server_retry_max_seconds)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ import structlog
 from common.amqp import EventPublisher, Topology, open_connection
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher
+from common.db.errors import SERVER_ERRORS
 from common.db.pool import open_pool
 from common.errors import PublishError
 from common.health import dependency_health, serve_health
@@ -20,7 +21,6 @@ from common.outbox import OutboxRelay
 from common.settings import load_settings
 
 from order_poller.db.notifications import listen_for_download_requests
-from order_poller.db.schedule import DATABASE_ERRORS
 from order_poller.poller import Poller, PollerConfig
 from order_poller.settings import PollerSettings
 
@@ -55,7 +55,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
         publisher = await stack.enter_async_context(
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))
         )
-        relay = await stack.enter_async_context(OutboxRelay(pool, publisher))
+        relay = await stack.enter_async_context(OutboxRelay(pool, publisher, backoff=settings.server_backoff))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
@@ -66,8 +66,11 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             TokenCipher(settings.token_encryption_keys),
             config_from(settings),
             on_downloaded=relay.notify,
+            backoff=settings.server_backoff,
         )
-        await stack.enter_async_context(listen_for_download_requests(dsn, poller.wake))
+        await stack.enter_async_context(
+            listen_for_download_requests(dsn, poller.wake, backoff=settings.server_backoff)
+        )
 
         async def not_ready_on_stop() -> None:
             await stop.wait()
@@ -82,7 +85,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             health.ready = False
             watcher.cancel()
         # publish what the last polls wrote; anything left is relayed by the next replica
-        with contextlib.suppress(TimeoutError, PublishError, *DATABASE_ERRORS):
+        with contextlib.suppress(PublishError, *SERVER_ERRORS):
             await asyncio.wait_for(relay.run_once(), FINAL_RELAY_S)
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import asyncpg
 import structlog
+from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.bigcommerce.errors import (
     BigCommerceError,
@@ -22,12 +23,12 @@ from common.bigcommerce.errors import (
 )
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.channels import mark_reauthorization_required
+from common.db.errors import SERVER_ERRORS
 from common.events import utc_now
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
 from order_poller.db.schedule import (
-    DATABASE_ERRORS,
     ClaimedChannel,
     claim_due_channels,
     database_now,
@@ -96,6 +97,7 @@ class Poller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
         self._client = client
@@ -109,6 +111,7 @@ class Poller:
         self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
+        self._backoff = backoff
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -159,14 +162,25 @@ class Poller:
                 result = await self._poll(channel)
             except asyncio.CancelledError:
                 # abandoned at shutdown: hand the store back at once, still due
-                with contextlib.suppress(*DATABASE_ERRORS):
+                with contextlib.suppress(*SERVER_ERRORS):
                     await asyncio.shield(release_lease(self._pool, channel.id, owner=self.owner))
                 POLLS.labels(outcome="stopped").inc()
                 raise
+            except SERVER_ERRORS as failure:
+                # the database failed under the poll: the store stays due, its lease runs out, and
+                # the next claim (of any replica) polls it again; what was downloaded is committed
+                log.warning(
+                    "store_poll_database_failed", store_hash=channel.store_hash, error=type(failure).__name__
+                )
+                with contextlib.suppress(*SERVER_ERRORS):
+                    await self._release(channel)
+                result = PollResult(
+                    channel.id, channel.store_hash, "failed", StoreReport(), type(failure).__name__
+                )
             except Exception as failure:
                 # a bug must not keep the store leased until the lease runs out, nor stop the loop
                 log.exception("store_poll_crashed", store_hash=channel.store_hash)
-                with contextlib.suppress(*DATABASE_ERRORS):
+                with contextlib.suppress(*SERVER_ERRORS):
                     await self._release(channel)
                 result = PollResult(channel.id, channel.store_hash, "failed", StoreReport(), repr(failure))
         POLLS.labels(outcome=result.outcome).inc()
@@ -244,11 +258,6 @@ class Poller:
             )
         except TokenDecryptionError as failure:
             outcome, error = "failed", str(failure)
-        except DATABASE_ERRORS as failure:
-            log.warning("store_poll_database_failed", store_hash=channel.store_hash, error=repr(failure))
-            with contextlib.suppress(*DATABASE_ERRORS):
-                await self._release(channel)
-            return PollResult(channel.id, channel.store_hash, "failed", report, repr(failure))
         now = await self._now()
         await self._finish(
             channel,
@@ -288,6 +297,7 @@ class Poller:
         Polls still running after `grace_s` are cancelled; either way their leases are released.
         """
         running: set[asyncio.Task[PollResult]] = set()
+        backoff = self._backoff()
         try:
             while not stop.is_set():
                 free = self.config.concurrency - len(running)
@@ -295,9 +305,16 @@ class Poller:
                     for channel in await self._claim(free):
                         running.add(asyncio.create_task(self.poll_channel(channel)))
                     delay = await self._idle_delay() if len(running) < self.config.concurrency else None
-                except DATABASE_ERRORS as failure:
-                    log.warning("poll_schedule_failed", error=repr(failure))
-                    delay = self.config.idle_max_s
+                    backoff.reset()
+                except SERVER_ERRORS as failure:
+                    # a failover or cut connections: wait it out, the schedule is in the database
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "poll_schedule_waiting_for_server",
+                        error=type(failure).__name__,
+                        attempt=backoff.attempt,
+                        retry_in_s=round(delay, 3),
+                    )
                 await self._wait(running, stop, delay)
         finally:
             await self._drain(running, grace_s)

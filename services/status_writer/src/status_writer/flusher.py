@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher, TokenDecryptionError
+from common.db.errors import is_server_error
 from common.lifecycle import replica_id
 
 from status_writer.db.leases import acquire_lease, database_now, release_lease, select_due_channels
@@ -39,6 +40,8 @@ class FlushReport:
     deferred: int = 0
     requests: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    # stores whose flush a database failure cut short: the loop tries again soon
+    server_failures: int = 0
 
     def add(self, store_hash: str, report: StoreReport) -> None:
         self.stores += 1
@@ -105,11 +108,16 @@ class Flusher:
                     return
                 try:
                     result = await self._flush_store(channel_id)
-                except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                    # the store's lease expires and another flush takes it over; nothing half-recorded
-                    log.error("store_flush_failed", channel_id=str(channel_id), error=repr(error))
-                    return
-                except Exception:
+                except Exception as error:
+                    if is_server_error(error):
+                        # what was sent is recorded as 'posting'; the store is flushed again soon
+                        report.server_failures += 1
+                        log.warning(
+                            "store_flush_interrupted_by_server",
+                            channel_id=str(channel_id),
+                            error=type(error).__name__,
+                        )
+                        return
                     # one store's unexpected failure must not end the flush of the others; its
                     # despatches stay due (or 'posting', reconciled) for the next flush
                     log.exception("store_flush_crashed", channel_id=str(channel_id))

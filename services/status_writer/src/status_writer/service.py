@@ -12,11 +12,14 @@ from types import TracebackType
 import aiohttp
 import structlog
 from common.amqp import QueueSpec, Topology, open_connection, order_despatched_queue
+from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
+from common.db.errors import is_server_error
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
+from common.supervision import spawn
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -41,7 +44,9 @@ class FlushLoop:
     Flushes start on a fixed schedule (start, start + interval, ...), not an interval after the
     previous one ended, so the period does not drift by each flush's duration: a despatch that
     arrives after a flush has read its store is written by the next one, at most one interval later.
-    A flush that outlasts the interval is followed by the next at once.
+    A flush that outlasts the interval is followed by the next at once, and one that met a
+    database failure is tried again after a short backoff (despatches are durable; only the wait
+    for the next interval would be lost).
     """
 
     def __init__(
@@ -52,12 +57,14 @@ class FlushLoop:
         grace_s: float,
         clock: Callable[[], float] = time.monotonic,
         wait: Wait = wait_or_stop,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._flusher = flusher
         self._interval_s = interval_s
         self._grace_s = grace_s
         self._clock = clock
         self._wait = wait
+        self._backoff = backoff
         self._task: asyncio.Task[None] | None = None
         self._deadline: float | None = None
 
@@ -68,7 +75,7 @@ class FlushLoop:
         self._flusher.stop()
 
     async def __aenter__(self) -> FlushLoop:
-        self._task = asyncio.create_task(self._run(), name="status-writer:flush")
+        self._task = spawn(self._run(), name="status-writer:flush")
         return self
 
     async def __aexit__(
@@ -91,13 +98,23 @@ class FlushLoop:
 
     async def _run(self) -> None:
         stopping = self._flusher.stopping
+        backoff = self._backoff()
         due = self._clock()
         while not stopping.is_set():
             try:
-                await self._flusher.flush_once()
-            except Exception:
-                # a failed flush leaves despatches due; the next one retries them
-                log.exception("flush_failed")
+                report = await self._flusher.flush_once()
+                server_failed = report.server_failures > 0
+            except Exception as error:
+                # anything but a server failure is a bug: the task dies and takes the process down
+                if not is_server_error(error):
+                    raise
+                log.warning("flush_waiting_for_server", error=type(error).__name__)
+                server_failed = True
+            if server_failed:
+                # the database failed under some store: try again soon instead of an interval later
+                await self._wait(stopping, backoff.next_delay())
+                continue
+            backoff.reset()
             due += self._interval_s
             now = self._clock()
             if due < now:
@@ -137,7 +154,12 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             concurrency=settings.flush_concurrency,
         )
         flush_loop = await stack.enter_async_context(
-            FlushLoop(flusher, settings.flush_interval_seconds, grace_s=settings.shutdown_grace_s)
+            FlushLoop(
+                flusher,
+                settings.flush_interval_seconds,
+                grace_s=settings.shutdown_grace_s,
+                backoff=settings.server_backoff,
+            )
         )
         # entered last, so it exits first: consuming stops, then the flush (told at the stop) is awaited
         await stack.enter_async_context(
@@ -149,6 +171,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
                 prefetch=settings.ingest_batch_size * 2,
                 max_batch=settings.ingest_batch_size,
                 drain_timeout_s=settings.shutdown_grace_s,
+                backoff=settings.server_backoff,
             )
         )
         health.ready = True

@@ -8,13 +8,6 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
-# What a failed statement can raise: the caller logs it and tries again on its next round.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
-
 
 class ClaimedChannel(BaseModel):
     """A channel this replica now holds the poll lease of, read in the same statement as the claim."""
