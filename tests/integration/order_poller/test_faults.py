@@ -255,3 +255,28 @@ async def test_a_disconnect_during_a_poll_stops_its_requests(rig: Rig, pool: asy
     assert paths[-1].endswith(f"/orders/{orders[1].id}/products")
     assert not any(f"/orders/{o.id}/" in p for o in orders[2:] for p in paths)
     assert await downloaded_ids(pool, store_hash) == {orders[0].id}
+
+
+async def test_an_order_past_its_time_budget_is_skipped_for_this_poll_only(
+    rig: Rig, pool: asyncpg.Pool
+) -> None:
+    store_hash, _ = await rig.new_channel(weight_units="Grams")
+    orders = [rig.sandbox.add_order(store_hash) for _ in range(3)]
+    slow = orders[1]
+    hang = rig.sandbox.faults(store_hash).add(
+        Fault("timeout", times=1, hang_s=5, path_pattern=f"/orders/{slow.id}/products")
+    )
+
+    (result,) = await rig.poller(order_budget_s=0.3).run_once()
+
+    assert result.outcome == "ok"
+    assert hang.fired == 1
+    assert await downloaded_ids(pool, store_hash) == {orders[0].id, orders[2].id}
+    (skipped,) = await skipped_orders(pool, store_hash)
+    assert (skipped.order_id, skipped.reason, skipped.final) == (slow.id, "too_slow", False)
+    assert "took longer than its budget" in skipped.detail
+
+    rig.time.advance(901)
+    await rig.poller().run_once()
+    assert await downloaded_ids(pool, store_hash) == {o.id for o in orders}
+    assert await skipped_orders(pool, store_hash) == []

@@ -152,7 +152,8 @@ async def test_despatches_acked_before_a_crash_are_written_by_the_restarted_writ
         # the first writer took the store's lease and died before writing anything
         crashed = rig.writer(holder="crashed")
         await pool.execute(
-            "INSERT INTO status_writer_leases (channel_id, holder, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO leases (scope, key, holder, token, expires_at)"
+            " VALUES ('status-writer:flush', $1, $2, nextval('lease_fencing_tokens'), $3)",
             channel_id,
             crashed.holder,
             rig.time.now() + timedelta(seconds=300),

@@ -38,6 +38,7 @@ def config_from(settings: PollerSettings) -> PollerConfig:
         max_age_days=settings.order_max_age_days,
         concurrency=settings.poll_concurrency,
         lease_s=settings.poll_lease_seconds,
+        order_budget_s=settings.order_time_budget_seconds,
     )
 
 

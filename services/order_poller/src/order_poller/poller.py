@@ -62,6 +62,8 @@ class PollerConfig:
     lease_s: float = 60.0
     # orders of one store fetched at once (the client paces the store's quota)
     order_concurrency: int = 4
+    # one order's requests, retries and waits; at most half the lease
+    order_budget_s: float = 30.0
     # how often a running poll re-reads its channel's status and token
     recheck_interval_s: float = 1.0
     # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
@@ -70,6 +72,8 @@ class PollerConfig:
     def __post_init__(self) -> None:
         if not 0 < self.interval_min_s <= self.interval_max_s:
             raise ValueError("need 0 < interval_min_s <= interval_max_s")
+        if not 0 < self.order_budget_s <= self.lease_s / 2:
+            raise ValueError("need 0 < order_budget_s <= lease_s / 2")
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,7 @@ class Poller:
                 max_age=timedelta(days=self.config.max_age_days),
                 order_concurrency=self.config.order_concurrency,
                 on_downloaded=self._on_downloaded,
+                order_budget_s=self.config.order_budget_s,
             )
             report = downloader.report
             await downloader.run()

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 import structlog
-from common.bigcommerce.client import BigCommerceClient
+from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.errors import is_server_error
+from common.leases import Lease, Leases
 from common.lifecycle import replica_id
 
-from status_writer.db.leases import acquire_lease, database_now, release_lease, select_due_channels
+from status_writer.db.stores import FLUSH_LEASE_SCOPE, database_now, select_due_channels
 from status_writer.db.writeback import (
     load_due_despatches,
     load_flush_channel,
@@ -79,6 +80,9 @@ class Flusher:
         # Tests drive `clock` instead.
         self._clock = clock
         self._batch_limit = batch_limit
+        self._leases = Leases(
+            pool, FLUSH_LEASE_SCOPE, holder=self.holder, duration_s=policy.lease_s, clock=clock
+        )
         self.stopping = asyncio.Event()
 
     async def now(self) -> datetime:
@@ -142,17 +146,16 @@ class Flusher:
         return report
 
     async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
-        now = await self.now()
-        expires_at = now + timedelta(seconds=self._policy.lease_s)
-        if not await acquire_lease(self._pool, channel_id, self.holder, now=now, expires_at=expires_at):
+        lease = await self._leases.acquire(channel_id)
+        if lease is None:
             return None  # another replica is flushing this store
         try:
-            return await self._flush_leased(channel_id)
+            return await self._flush_leased(channel_id, lease)
         finally:
             # shielded: a cancelled flush still hands the store back rather than waiting for expiry
-            await asyncio.shield(release_lease(self._pool, channel_id, self.holder))
+            await asyncio.shield(lease.release())
 
-    async def _flush_leased(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
+    async def _flush_leased(self, channel_id: uuid.UUID, lease: Lease) -> tuple[str, StoreReport] | None:
         # re-read after taking the lease: a disconnect or new token since the scan must count
         channel = await load_flush_channel(self._pool, channel_id)
         if (
@@ -169,12 +172,17 @@ class Flusher:
             await record_writeback_health(self._pool, channel_id, completed=False, error=error)
             log.error("store_flush_skipped", store_hash=channel.store_hash, reason=error)
             return channel.store_hash, StoreReport(error=error)
-        api = self._client.store(channel.store_hash, token, plan=channel.plan_name)
+
+        def api(before_request: Callable[[], Awaitable[None]]) -> StoreApi:
+            return self._client.store(
+                channel.store_hash, token, plan=channel.plan_name, before_request=before_request
+            )
+
         flush = StoreFlush(
             self._pool,
             api,
             channel,
-            holder=self.holder,
+            lease=lease,
             clock=self.now,
             policy=self._policy,
             stopping=self.stopping,

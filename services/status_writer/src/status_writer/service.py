@@ -148,6 +148,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             TokenCipher(settings.token_encryption_keys),
             policy=FlushPolicy(
                 lease_s=settings.flush_lease_seconds,
+                order_budget_s=settings.order_time_budget_seconds,
                 backoff_s=settings.retry_backoff_seconds,
                 backoff_max_s=settings.retry_backoff_max_seconds,
             ),

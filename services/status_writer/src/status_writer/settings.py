@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.settings import BigCommerceSettings
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -14,8 +14,10 @@ class WriterSettings(BigCommerceSettings):
 
     http_port: int = Field(default=8082, ge=0, le=65535)
     flush_interval_seconds: float = Field(default=1800.0, gt=0)
-    # how long a store's flush keeps other replicas off it; renewed before every order
-    flush_lease_seconds: float = Field(default=300.0, ge=5)
+    # how long a store's flush keeps other replicas off it; renewed before every request
+    flush_lease_seconds: float = Field(default=300.0, ge=2)
+    # one order's requests, retries and waits; at most half the lease, so an order never outlasts it
+    order_time_budget_seconds: float = Field(default=90.0, gt=0)
     # stores flushed at once by one replica (each store is still paced by its own rate limit)
     flush_concurrency: int = Field(default=8, ge=1, le=1000)
     # the first retry after a transient failure waits this long, doubling up to the maximum
@@ -23,3 +25,11 @@ class WriterSettings(BigCommerceSettings):
     retry_backoff_max_seconds: float = Field(default=4 * 3600.0, ge=0)
     # messages per ingest transaction
     ingest_batch_size: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("order_time_budget_seconds")
+    @classmethod
+    def _budget_under_the_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("flush_lease_seconds")
+        if lease is not None and value > lease / 2:
+            raise ValueError(f"must be at most half of FLUSH_LEASE_SECONDS ({lease:g})")
+        return value

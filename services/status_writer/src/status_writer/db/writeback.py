@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 import asyncpg
 from common.db.despatches import DespatchItem
+from common.db.leases import lease_is_held
 from pydantic import BaseModel, ConfigDict
 
 WRITEBACK_ERROR_PREFIX = "Write-back: "
@@ -77,15 +79,29 @@ async def load_due_despatches(
     return [DueDespatch.model_validate(dict(r)) for r in records]
 
 
-MARK_POSTING = """
-UPDATE despatches SET state = 'posting', request = $2, updated_at = now()
- WHERE id = $1 AND state IN ('pending', 'posting')
+# Fenced: only while the flush's lease still holds, in the same statement (common.leases).
+MARK_POSTING = f"""
+UPDATE despatches d SET state = 'posting', request = r.request::jsonb, updated_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS r(id, request)
+ WHERE d.id = r.id AND d.state IN ('pending', 'posting') AND {lease_is_held(3, 4)}
 """
 
 
-async def mark_posting(conn: asyncpg.Connection, requests: Mapping[int, list[dict[str, Any]]]) -> None:
-    """Record the exact requests about to be sent, before sending them (the crash-safety marker)."""
-    await conn.executemany(MARK_POSTING, [(despatch_id, body) for despatch_id, body in requests.items()])
+async def mark_posting(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    requests: Mapping[int, list[dict[str, Any]]],
+    *,
+    fence: tuple[int, datetime | None],
+) -> bool:
+    """Record the exact requests about to be sent, before sending them (the crash-safety marker).
+
+    False, with nothing recorded, when the lease of `fence` no longer holds: then nothing may be sent.
+    """
+    token, now = fence
+    # JSON text per row: a list of bodies would otherwise read as one more array dimension
+    bodies = [json.dumps(body) for body in requests.values()]
+    result: str = await conn.execute(MARK_POSTING, list(requests), bodies, token, now)
+    return int(result.rsplit(" ", 1)[-1]) == len(requests)
 
 
 @dataclass(frozen=True)
@@ -103,7 +119,7 @@ class Settlement:
     next_attempt_at: datetime | None = None
 
 
-SETTLE = """
+SETTLE = f"""
 UPDATE despatches d
    SET state = s.state,
        reason = s.reason,
@@ -115,22 +131,35 @@ UPDATE despatches d
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
        AS s(id, state, reason, shipment_ids, next_attempt_at)
- WHERE d.id = s.id AND d.state IN ('pending', 'posting')
+ WHERE d.id = s.id AND d.state IN ('pending', 'posting') AND {lease_is_held(6, 7)}
 """
 
 
-async def settle(conn: asyncpg.Connection, settlements: Sequence[Settlement]) -> None:
-    """Record attempt outcomes in one statement; only despatches still to be written move."""
+async def settle(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    settlements: Sequence[Settlement],
+    *,
+    fence: tuple[int, datetime | None],
+) -> int:
+    """Record attempt outcomes in one statement; only despatches still to be written move.
+
+    Fenced like `mark_posting`: a flush that lost its lease records nothing (what it sent stays
+    'posting' and the next holder reconciles it). Returns how many despatches moved.
+    """
     if not settlements:
-        return
-    await conn.execute(
+        return 0
+    token, now = fence
+    result: str = await conn.execute(
         SETTLE,
         [s.despatch_id for s in settlements],
         [s.state for s in settlements],
         [s.reason for s in settlements],
         ["{" + ",".join(str(i) for i in s.shipment_ids) + "}" for s in settlements],
         [s.next_attempt_at for s in settlements],
+        token,
+        now,
     )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 SWEEP_TOGGLED_OFF = """
