@@ -19,6 +19,7 @@ FaultKind = Literal[
     "reset",  # drop the connection with a TCP reset, nothing applied
     "apply_then_reset",  # apply the request, then reset: the client never learns it succeeded
     "apply_then_timeout",  # apply the request, then hang and drop
+    "malformed_http",  # answer bytes that are not HTTP (a broken proxy), nothing applied
 ]
 
 
@@ -102,6 +103,19 @@ def reset_connection(request: web.Request) -> None:
         # SO_LINGER 0 turns close into a reset instead of an orderly FIN.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+
+
+# Not a status line: what a proxy speaking another protocol, or a truncated buffer, sends back.
+MALFORMED_RESPONSE = b"HTTP/1.1 2OO NOT-A-STATUS\r\nContent-Length: banana\r\n\r\n\x00\xff garbage"
+
+
+def send_malformed_response(request: web.Request) -> None:
+    """Write bytes no HTTP client can parse in place of a response, then close the connection."""
+    transport = request.transport
+    if transport is None:
+        return
+    transport.write(MALFORMED_RESPONSE)
+    transport.close()
 
 
 async def hang(request: web.Request, limit_s: float, closing: asyncio.Event) -> None:

@@ -10,7 +10,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bigcommerce_sandbox.errors import ApiError, render
-from bigcommerce_sandbox.faults import ConnectionDropped, Fault, hang, reset_connection
+from bigcommerce_sandbox.faults import (
+    ConnectionDropped,
+    Fault,
+    hang,
+    reset_connection,
+    send_malformed_response,
+)
 from bigcommerce_sandbox.models import RequestRecord, Token
 from bigcommerce_sandbox.sandbox import Sandbox
 
@@ -143,6 +149,9 @@ async def inject_faults(request: web.Request, handler: Handler) -> web.StreamRes
         return web.json_response(body, status=fault.status)
     if fault.kind == "status":
         return render(ApiError(fault.status), request.path)
+    if fault.kind == "malformed_http":
+        send_malformed_response(request)
+        raise ConnectionDropped
     if fault.kind in ("timeout", "reset"):
         await _drop(request, fault, sandbox, wait=fault.kind == "timeout")
     await handler(request)  # apply_then_*: the change happens, the answer never arrives
