@@ -113,8 +113,8 @@ async def test_403_sets_permissions_missing_and_keeps_polling(rig: Rig, pool: as
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.status == "active"
-    assert channel.last_error is not None
-    assert channel.last_error.startswith("permissions missing")
+    assert channel.last_download_error is not None
+    assert channel.last_download_error.startswith("permissions missing")
     assert channel.next_download_at is not None
     assert channel.next_download_at > rig.time.now()
     assert refusal.fired == 1
@@ -125,7 +125,7 @@ async def test_403_sets_permissions_missing_and_keeps_polling(rig: Rig, pool: as
     assert result.outcome == "ok"
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is None
+    assert channel.last_download_error is None
     assert channel.last_download_at == rig.time.now()
 
 
@@ -152,7 +152,7 @@ async def test_a_bad_order_is_recorded_and_never_blocks_the_rest(
     assert "variant_id" in skipped[broken.id].detail
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is None
+    assert channel.last_download_error is None
 
     # both are retried by the next poll: the one that came back is downloaded and unskipped
     rig.time.advance(901)
@@ -180,8 +180,8 @@ async def test_unknown_weight_unit_skips_orders_without_fetching_them_until_fixe
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.weight_units == "Stones"
-    assert channel.last_error is not None
-    assert "Stones" in channel.last_error
+    assert channel.last_download_error is not None
+    assert "Stones" in channel.last_download_error
     assert {s.reason for s in await skipped_orders(pool, store_hash)} == {"unknown_weight_unit"}
     assert not any("/products" in r for r in rig.api_requests(store_hash))
 
@@ -194,7 +194,7 @@ async def test_unknown_weight_unit_skips_orders_without_fetching_them_until_fixe
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.weight_units == "Pounds"
-    assert channel.last_error is None
+    assert channel.last_download_error is None
 
 
 async def test_weight_units_are_read_once_and_cached_on_the_channel(rig: Rig, pool: asyncpg.Pool) -> None:
@@ -280,3 +280,21 @@ async def test_an_order_past_its_time_budget_is_skipped_for_this_poll_only(
     await rig.poller().run_once()
     assert await downloaded_ids(pool, store_hash) == {o.id for o in orders}
     assert await skipped_orders(pool, store_hash) == []
+
+
+async def test_a_clean_poll_clears_its_own_error_and_keeps_the_writers(rig: Rig, pool: asyncpg.Pool) -> None:
+    store_hash, channel_id = await rig.new_channel(weight_units="Grams")
+    rig.sandbox.add_order(store_hash)
+    await pool.execute(
+        "UPDATE channels SET last_download_error = 'BigCommerce unavailable',"
+        " last_writeback_error = 'order 7: refused' WHERE id = $1",
+        channel_id,
+    )
+
+    (result,) = await rig.poller().run_once()
+
+    assert result.outcome == "ok"
+    channel = await get_channel(pool, channel_id)
+    assert channel is not None
+    assert (channel.last_download_error, channel.last_writeback_error) == (None, "order 7: refused")
+    assert channel.sync_error == "Write-back: order 7: refused"

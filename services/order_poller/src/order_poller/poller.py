@@ -287,7 +287,7 @@ class Poller:
             owner=self.owner,
             next_download_at=next_at,
             downloaded_at=downloaded_at,
-            last_error=error,
+            download_error=error,
             write_error=write_error,
         )
         if not kept:

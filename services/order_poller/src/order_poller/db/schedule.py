@@ -110,7 +110,7 @@ UPDATE channels
        next_download_at = CASE WHEN next_download_at IS DISTINCT FROM $3 THEN next_download_at
                                ELSE $4 END,
        last_download_at = COALESCE($5, last_download_at),
-       last_error = CASE WHEN $7 THEN $6 ELSE last_error END,
+       last_download_error = CASE WHEN $7 THEN $6 ELSE last_download_error END,
        updated_at = now()
  WHERE id = $1 AND poll_lease_owner = $2
 """
@@ -123,7 +123,7 @@ async def finish_poll(
     owner: str,
     next_download_at: datetime | None,
     downloaded_at: datetime | None,
-    last_error: str | None,
+    download_error: str | None,
     write_error: bool = True,
 ) -> bool:
     """Release the lease and record the poll's health; False when the lease was no longer ours."""
@@ -134,7 +134,7 @@ async def finish_poll(
         channel.next_download_at,
         next_download_at,
         downloaded_at,
-        last_error,
+        download_error,
         write_error,
     )
     return result.endswith(" 1")

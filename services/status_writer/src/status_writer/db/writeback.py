@@ -14,9 +14,6 @@ from common.db.despatches import DespatchItem
 from common.db.leases import lease_is_held
 from pydantic import BaseModel, ConfigDict
 
-WRITEBACK_ERROR_PREFIX = "Write-back: "
-"""channels.last_error set by the writer starts with this, so the writer clears only its own errors."""
-
 
 class FlushChannel(BaseModel):
     """What a store flush needs of its channel, re-read from the database before each flush."""
@@ -185,10 +182,7 @@ async def sweep_toggled_off(conn: asyncpg.Connection | asyncpg.Pool) -> int:
 RECORD_HEALTH = """
 UPDATE channels
    SET last_writeback_at = CASE WHEN $2 THEN now() ELSE last_writeback_at END,
-       last_error = CASE
-           WHEN $3::text IS NOT NULL THEN $3::text
-           WHEN last_error LIKE $4 || '%' THEN NULL
-           ELSE last_error END,
+       last_writeback_error = $3,
        updated_at = now()
  WHERE id = $1
 """
@@ -198,5 +192,4 @@ async def record_writeback_health(
     conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, completed: bool, error: str | None
 ) -> None:
     """Sync health after a store flush: when it last completed, and its error (cleared once it works)."""
-    message = None if error is None else WRITEBACK_ERROR_PREFIX + error
-    await conn.execute(RECORD_HEALTH, channel_id, completed, message, WRITEBACK_ERROR_PREFIX)
+    await conn.execute(RECORD_HEALTH, channel_id, completed, error)
