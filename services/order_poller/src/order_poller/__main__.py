@@ -18,6 +18,7 @@ from common.health import dependency_health, serve_health
 from common.lifecycle import run_service
 from common.logging import configure_logging
 from common.outbox import OutboxRelay
+from common.retention import RetentionPolicy, RetentionSweeper
 from common.settings import load_settings
 
 from order_poller.db.notifications import listen_for_download_requests
@@ -57,6 +58,16 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))
         )
         relay = await stack.enter_async_context(OutboxRelay(pool, publisher, backoff=settings.server_backoff))
+        await stack.enter_async_context(
+            RetentionSweeper(
+                pool,
+                RetentionPolicy(
+                    retention_days=settings.data_retention_days,
+                    order_window_days=settings.order_max_age_days,
+                ),
+                backoff=settings.server_backoff,
+            )
+        )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id

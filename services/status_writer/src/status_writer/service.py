@@ -19,6 +19,7 @@ from common.crypto import TokenCipher
 from common.db.errors import is_server_error
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
+from common.retention import RetentionPolicy, RetentionSweeper
 from common.supervision import spawn
 
 from status_writer.flusher import Flusher
@@ -138,6 +139,13 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
 
         health = dependency_health(pool, connection)
         await stack.enter_async_context(serve_health(settings.http_port, health))
+        await stack.enter_async_context(
+            RetentionSweeper(
+                pool,
+                RetentionPolicy(retention_days=settings.data_retention_days),
+                backoff=settings.server_backoff,
+            )
+        )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
