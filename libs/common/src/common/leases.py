@@ -13,6 +13,7 @@ next holder reconciles against BigCommerce's own records (shipments) before writ
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from datetime import datetime
 import asyncpg
 import structlog
 
+from common.backoff import Backoff, BackoffFactory
+from common.db.errors import SERVER_ERRORS
 from common.db.leases import acquire_lease, release_lease, renew_lease
 from common.errors import ConnectorError
 
@@ -75,8 +78,21 @@ class Lease:
         self.check()
 
     async def release(self) -> None:
-        """Hand the lease back at once (only if this token still holds it)."""
-        await release_lease(self.leases.pool, self.token)
+        """Hand the lease back (only if this token still holds it), trying through a database failure.
+
+        Released at once, the store is taken up again by the next flush instead of after the lease
+        runs out; so a failed release is retried with backoff until it works or the lease has run
+        out anyway.
+        """
+        backoff = self.leases.backoff()
+        while True:
+            try:
+                await release_lease(self.leases.pool, self.token)
+                return
+            except SERVER_ERRORS:
+                if time.monotonic() >= self.local_deadline:
+                    return
+                await asyncio.sleep(backoff.next_delay())
 
 
 class Leases:
@@ -90,8 +106,10 @@ class Leases:
         holder: str,
         duration_s: float,
         clock: Clock | None = None,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self.pool = pool
+        self.backoff = backoff
         self.scope = scope
         self.holder = holder
         self.duration_s = duration_s

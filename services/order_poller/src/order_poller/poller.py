@@ -296,6 +296,19 @@ class Poller:
     async def _release(self, channel: ClaimedChannel) -> None:
         await release_lease(self._pool, channel.id, owner=self.owner)
 
+    async def _release_through_outage(self, channel: ClaimedChannel) -> None:
+        """Release, retrying with backoff while the database fails, until the lease has run out anyway."""
+        backoff = self._backoff()
+        give_up_at = asyncio.get_running_loop().time() + self.config.lease_s
+        while True:
+            try:
+                await self._release(channel)
+                return
+            except SERVER_ERRORS:
+                if asyncio.get_running_loop().time() >= give_up_at:
+                    return
+                await asyncio.sleep(backoff.next_delay())
+
     async def run(self, stop: asyncio.Event, *, grace_s: float = 20.0) -> None:
         """Poll due channels until `stop`; then let running polls stop at their next check.
 

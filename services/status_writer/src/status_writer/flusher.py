@@ -11,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 import structlog
+from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.errors import is_server_error
@@ -68,6 +69,7 @@ class Flusher:
         holder: str | None = None,
         clock: Callable[[], datetime] | None = None,
         batch_limit: int = 1000,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
         self._client = client
@@ -81,7 +83,12 @@ class Flusher:
         self._clock = clock
         self._batch_limit = batch_limit
         self._leases = Leases(
-            pool, FLUSH_LEASE_SCOPE, holder=self.holder, duration_s=policy.lease_s, clock=clock
+            pool,
+            FLUSH_LEASE_SCOPE,
+            holder=self.holder,
+            duration_s=policy.lease_s,
+            clock=clock,
+            backoff=backoff,
         )
         self.stopping = asyncio.Event()
 
