@@ -39,7 +39,7 @@ from prometheus_client import Counter, Gauge
 from common.amqp import REJECTION_REASON_HEADER, QueueSpec, Topology, declare_topology
 from common.backoff import Backoff, BackoffFactory
 from common.db.errors import is_server_error
-from common.supervision import spawn
+from common.supervision import finish, spawn
 
 log = structlog.get_logger(__name__)
 
@@ -137,9 +137,9 @@ class BatchConsumer:
                 await asyncio.wait_for(asyncio.shield(self._worker), self._drain_timeout_s)
             except TimeoutError:
                 log.warning("consumer_drain_timed_out", queue=self._spec.name)
-                self._worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._worker
+            except Exception:  # noqa: BLE001, S110 - the worker died: `finish` reports it once
+                pass
+            await finish(self._worker)
             self._worker = None
         if self._channel is not None and not self._channel.is_closed:
             # closing the channel returns every unacked message to the queue

@@ -21,7 +21,7 @@ from common.backoff import Backoff, BackoffFactory, capped_delay
 from common.db.errors import is_server_error
 from common.errors import PublishError
 from common.events import Event
-from common.supervision import spawn
+from common.supervision import finish, spawn
 
 log = structlog.get_logger(__name__)
 
@@ -288,7 +288,5 @@ class OutboxRelay:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await finish(self._task)
             self._task = None

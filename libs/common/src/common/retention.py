@@ -17,7 +17,6 @@ transaction ever holds up the services.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -36,7 +35,7 @@ from common.db.retention import (
     try_lock,
     unlock,
 )
-from common.supervision import spawn
+from common.supervision import finish, spawn
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +148,5 @@ class RetentionSweeper:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await finish(self._task)
             self._task = None

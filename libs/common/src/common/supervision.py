@@ -28,6 +28,7 @@ class Supervisor:
         self._stop = stop
         self._stopping = stopping
         self.failure: str | None = None
+        self._watched: set[asyncio.Task[Any]] = set()
 
     @classmethod
     def for_event(cls, stop: asyncio.Event) -> Supervisor:
@@ -35,7 +36,12 @@ class Supervisor:
         return cls(stop.set, stopping=stop.is_set)
 
     def watch(self, task: asyncio.Task[Any]) -> None:
+        self._watched.add(task)
         task.add_done_callback(self._ended)
+
+    def reported(self, task: asyncio.Task[Any]) -> bool:
+        """Whether this task's death has been reported (and the process told to stop)."""
+        return task in self._watched and self.failure is not None
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
         if task.cancelled() or self._stopping():
@@ -76,6 +82,19 @@ def spawn(coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     return task
 
 
-def current_supervisor() -> Supervisor | None:
-    """The supervisor watching this context, if any."""
-    return _CURRENT.get()
+async def finish(task: asyncio.Task[Any]) -> None:
+    """End a spawned task on its owner's way out: cancel it if it still runs, and wait for it.
+
+    A task that already died was reported by the supervisor, which stops the process with a
+    non-zero exit: its error is not raised again through every exit on the way out. Without a
+    supervisor (a test) it is raised, so nothing fails unseen.
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        supervisor = _CURRENT.get()
+        if supervisor is None or not supervisor.reported(task):
+            raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -11,9 +10,7 @@ import structlog
 from common.amqp import EventPublisher, Topology, open_connection
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher
-from common.db.errors import SERVER_ERRORS
 from common.db.pool import open_pool
-from common.errors import PublishError
 from common.health import dependency_health, serve_health
 from common.lifecycle import run_service
 from common.logging import configure_logging
@@ -97,8 +94,10 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             health.ready = False
             watcher.cancel()
         # publish what the last polls wrote; anything left is relayed by the next replica
-        with contextlib.suppress(PublishError, *SERVER_ERRORS):
+        try:
             await asyncio.wait_for(relay.run_once(), FINAL_RELAY_S)
+        except Exception as error:  # noqa: BLE001 - the next replica relays what is left
+            log.warning("final_relay_skipped", error=type(error).__name__)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from common.db.errors import is_server_error
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
 from common.retention import RetentionPolicy, RetentionSweeper
-from common.supervision import spawn
+from common.supervision import finish, spawn
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -93,9 +93,9 @@ class FlushLoop:
             await asyncio.wait_for(asyncio.shield(self._task), remaining_s)
         except TimeoutError:
             log.warning("flush_abandoned", grace_s=self._grace_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        except Exception:  # noqa: BLE001, S110 - the loop died: `finish` reports it once
+            pass
+        await finish(self._task)
 
     async def _run(self) -> None:
         stopping = self._flusher.stopping

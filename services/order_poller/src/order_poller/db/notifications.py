@@ -14,7 +14,7 @@ from common.backoff import Backoff, BackoffFactory
 from common.db.channels import POLL_REQUESTED_CHANNEL
 from common.db.errors import SERVER_ERRORS
 from common.db.pool import connect
-from common.supervision import spawn
+from common.supervision import finish, spawn
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,5 @@ async def listen_for_download_requests(
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await finish(task)
         await listener.close()
