@@ -74,6 +74,12 @@ class FaultRig:
         await self.wait_ready(name)
         return service
 
+    async def start_services(self) -> None:
+        """The gateway, the poller and the writer, each ready."""
+        await self.start("gateway", "auth-gateway")  # first: it takes the port the sandbox's app points at
+        await self.start("poller", "order-poller")
+        await self.start("writer", "status-writer")
+
     async def restart(self, name: str, **env: str) -> Service:
         old = self.services[name]
         return await self.start(name, old.command, **env)

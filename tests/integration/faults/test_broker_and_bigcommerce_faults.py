@@ -14,17 +14,11 @@ from tests.support.outages import close_broker_connections
 SERVICE_CONNECTIONS = r"^(auth-gateway|order-poller|status-writer)@"
 
 
-async def start_services(rig: FaultRig) -> None:
-    await rig.start("gateway", "auth-gateway")  # first: it takes the port the sandbox's app points at
-    await rig.start("poller", "order-poller")
-    await rig.start("writer", "status-writer")
-
-
 async def test_every_broker_connection_closed_mid_publish_and_mid_consume_loses_nothing(
     fault_rig: FaultRig,
 ) -> None:
     rig = fault_rig
-    await start_services(rig)
+    await rig.start_services()
     shop = await rig.shop(orders=3)
     await rig.downloaded_once(shop)
 
@@ -52,7 +46,7 @@ async def test_malformed_http_and_server_errors_from_bigcommerce_lose_and_double
     fault_rig: FaultRig,
 ) -> None:
     rig = fault_rig
-    await start_services(rig)
+    await rig.start_services()
     shop = await rig.shop(orders=6)
     faults = rig.sandbox.faults(shop.hash)
     garbage = faults.add(Fault("malformed_http", probability=0.2))
@@ -72,7 +66,7 @@ async def test_a_background_task_that_dies_takes_its_process_down_and_a_restart_
     fault_rig: FaultRig,
 ) -> None:
     rig = fault_rig
-    await start_services(rig)
+    await rig.start_services()
     # the relay's bookkeeping breaks for good (in this test's own database): a bug, not an outage
     conn = await asyncpg.connect(rig.database_url)
     try:

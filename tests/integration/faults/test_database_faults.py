@@ -9,17 +9,11 @@ from tests.support.outages import database_outage, terminate_backends
 SERVICES = ("gateway", "poller", "writer")
 
 
-async def start_services(rig: FaultRig) -> None:
-    await rig.start("gateway", "auth-gateway")  # first: it takes the port the sandbox's app points at
-    await rig.start("poller", "order-poller")
-    await rig.start("writer", "status-writer")
-
-
 async def test_a_database_refusing_connections_is_ridden_out_during_poll_relay_ingest_and_flush(
     fault_rig: FaultRig,
 ) -> None:
     rig = fault_rig
-    await start_services(rig)
+    await rig.start_services()
     shop = await rig.shop(orders=4)
     await rig.downloaded_once(shop)  # poller and relay were working before the outage
     waits_before = await rig.metric("writer", "amqp_consumer_server_waits_total")
@@ -59,7 +53,7 @@ async def test_a_database_refusing_connections_is_ridden_out_during_poll_relay_i
 
 async def test_every_database_connection_cut_mid_run_loses_and_doubles_nothing(fault_rig: FaultRig) -> None:
     rig = fault_rig
-    await start_services(rig)
+    await rig.start_services()
     shop = await rig.shop(orders=4)
     for _ in range(3):
         # each round: new orders to download, and despatches of the downloaded ones arriving, when

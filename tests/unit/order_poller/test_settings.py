@@ -57,3 +57,16 @@ def test_bad_setting_stops_with_one_line_naming_the_variable(
     err = capsys.readouterr().err.strip()
     assert "ORDER_MAX_AGE_DAYS" in err
     assert len(err.splitlines()) == 1
+
+
+def test_the_order_budget_must_end_well_inside_the_lease(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert PollerSettings(**REQUIRED).order_time_budget_seconds == 30
+    monkeypatch.setenv("POLL_LEASE_SECONDS", "20")
+    monkeypatch.setenv("ORDER_TIME_BUDGET_SECONDS", "11")
+    with pytest.raises(ConfigurationError):
+        load_settings(PollerSettings, **REQUIRED)
+    assert "ORDER_TIME_BUDGET_SECONDS: Value error, must be at most half of POLL_LEASE_SECONDS (20)" in (
+        capsys.readouterr().err
+    )

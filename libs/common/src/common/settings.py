@@ -77,6 +77,13 @@ class BigCommerceSettings(ServiceSettings):
         return value
 
 
+def within_half_the_lease(budget_s: float, lease_s: float | None, lease_variable: str) -> float:
+    """A per-order time budget must end well inside the lease that fences the order's writes."""
+    if lease_s is not None and budget_s > lease_s / 2:
+        raise ValueError(f"must be at most half of {lease_variable} ({lease_s:g})")
+    return budget_s
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 

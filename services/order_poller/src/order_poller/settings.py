@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.settings import BigCommerceSettings
+from common.settings import BigCommerceSettings, within_half_the_lease
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -37,7 +37,4 @@ class PollerSettings(BigCommerceSettings):
     @field_validator("order_time_budget_seconds")
     @classmethod
     def _budget_under_the_lease(cls, value: float, info: ValidationInfo) -> float:
-        lease = info.data.get("poll_lease_seconds")
-        if lease is not None and value > lease / 2:
-            raise ValueError(f"must be at most half of POLL_LEASE_SECONDS ({lease:g})")
-        return value
+        return within_half_the_lease(value, info.data.get("poll_lease_seconds"), "POLL_LEASE_SECONDS")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.settings import BigCommerceSettings
+from common.settings import BigCommerceSettings, within_half_the_lease
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -29,7 +29,4 @@ class WriterSettings(BigCommerceSettings):
     @field_validator("order_time_budget_seconds")
     @classmethod
     def _budget_under_the_lease(cls, value: float, info: ValidationInfo) -> float:
-        lease = info.data.get("flush_lease_seconds")
-        if lease is not None and value > lease / 2:
-            raise ValueError(f"must be at most half of FLUSH_LEASE_SECONDS ({lease:g})")
-        return value
+        return within_half_the_lease(value, info.data.get("flush_lease_seconds"), "FLUSH_LEASE_SECONDS")
