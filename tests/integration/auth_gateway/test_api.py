@@ -30,6 +30,8 @@ CONTRACT_FIELDS = {
     "pending_despatches",
     "last_error",
 }
+# beyond the contract, added by issue 9: each direction's own error, so neither hides the other
+SYNC_ERROR_FIELDS = {"last_download_error", "last_writeback_error"}
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token-0123456789", ""])
@@ -53,7 +55,7 @@ async def test_channel_has_exactly_the_contract_fields(rig: GatewayRig) -> None:
     status, body, _ = await rig.api("GET", "/api/v1/channels")
     assert status == 200
     [channel] = body  # a bare JSON array
-    assert set(channel) == CONTRACT_FIELDS
+    assert set(channel) == CONTRACT_FIELDS | SYNC_ERROR_FIELDS
     assert channel["id"] == str(channel_id)
     assert (channel["channel"], channel["connection_expires"], channel["order_status_ids"]) == (
         "BigCommerce",
@@ -236,3 +238,27 @@ async def test_channel_json_types_and_utc_timestamps(rig: GatewayRig) -> None:
     assert isinstance(body["pending_despatches"], int)
     assert isinstance(body["mark_orders_as_despatched"], bool)
     assert body["last_error"] is None
+
+
+async def test_download_and_writeback_errors_are_kept_apart_and_summed_up_in_last_error(
+    rig: GatewayRig,
+) -> None:
+    store = rig.create_store()
+    channel_id = await rig.active_channel(store.hash)
+    await rig.pool.execute(
+        "UPDATE channels SET last_download_error = 'BigCommerce unavailable, retrying next poll',"
+        " last_writeback_error = 'order 7: BigCommerce refused the shipment' WHERE id = $1",
+        channel_id,
+    )
+    _, body, _ = await rig.api("GET", f"/api/v1/channels/{channel_id}")
+    assert body["last_download_error"] == "BigCommerce unavailable, retrying next poll"
+    assert body["last_writeback_error"] == "order 7: BigCommerce refused the shipment"
+    assert body["last_error"] == (
+        "Download: BigCommerce unavailable, retrying next poll; "
+        "Write-back: order 7: BigCommerce refused the shipment"
+    )
+
+    # a clean poll clears only its own error
+    await rig.pool.execute("UPDATE channels SET last_download_error = NULL WHERE id = $1", channel_id)
+    _, body, _ = await rig.api("GET", f"/api/v1/channels/{channel_id}")
+    assert body["last_error"] == "Write-back: order 7: BigCommerce refused the shipment"

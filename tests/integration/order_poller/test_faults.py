@@ -113,8 +113,8 @@ async def test_403_sets_permissions_missing_and_keeps_polling(rig: Rig, pool: as
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.status == "active"
-    assert channel.last_error is not None
-    assert channel.last_error.startswith("permissions missing")
+    assert channel.last_download_error is not None
+    assert channel.last_download_error.startswith("permissions missing")
     assert channel.next_download_at is not None
     assert channel.next_download_at > rig.time.now()
     assert refusal.fired == 1
@@ -125,7 +125,7 @@ async def test_403_sets_permissions_missing_and_keeps_polling(rig: Rig, pool: as
     assert result.outcome == "ok"
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is None
+    assert channel.last_download_error is None
     assert channel.last_download_at == rig.time.now()
 
 
@@ -152,7 +152,7 @@ async def test_a_bad_order_is_recorded_and_never_blocks_the_rest(
     assert "variant_id" in skipped[broken.id].detail
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is None
+    assert channel.last_download_error is None
 
     # both are retried by the next poll: the one that came back is downloaded and unskipped
     rig.time.advance(901)
@@ -180,8 +180,8 @@ async def test_unknown_weight_unit_skips_orders_without_fetching_them_until_fixe
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.weight_units == "Stones"
-    assert channel.last_error is not None
-    assert "Stones" in channel.last_error
+    assert channel.last_download_error is not None
+    assert "Stones" in channel.last_download_error
     assert {s.reason for s in await skipped_orders(pool, store_hash)} == {"unknown_weight_unit"}
     assert not any("/products" in r for r in rig.api_requests(store_hash))
 
@@ -194,7 +194,7 @@ async def test_unknown_weight_unit_skips_orders_without_fetching_them_until_fixe
     channel = await get_channel(pool, channel_id)
     assert channel is not None
     assert channel.weight_units == "Pounds"
-    assert channel.last_error is None
+    assert channel.last_download_error is None
 
 
 async def test_weight_units_are_read_once_and_cached_on_the_channel(rig: Rig, pool: asyncpg.Pool) -> None:
@@ -255,3 +255,46 @@ async def test_a_disconnect_during_a_poll_stops_its_requests(rig: Rig, pool: asy
     assert paths[-1].endswith(f"/orders/{orders[1].id}/products")
     assert not any(f"/orders/{o.id}/" in p for o in orders[2:] for p in paths)
     assert await downloaded_ids(pool, store_hash) == {orders[0].id}
+
+
+async def test_an_order_past_its_time_budget_is_skipped_for_this_poll_only(
+    rig: Rig, pool: asyncpg.Pool
+) -> None:
+    store_hash, _ = await rig.new_channel(weight_units="Grams")
+    orders = [rig.sandbox.add_order(store_hash) for _ in range(3)]
+    slow = orders[1]
+    hang = rig.sandbox.faults(store_hash).add(
+        Fault("timeout", times=1, hang_s=5, path_pattern=f"/orders/{slow.id}/products")
+    )
+
+    (result,) = await rig.poller(order_budget_s=0.3).run_once()
+
+    assert result.outcome == "ok"
+    assert hang.fired == 1
+    assert await downloaded_ids(pool, store_hash) == {orders[0].id, orders[2].id}
+    (skipped,) = await skipped_orders(pool, store_hash)
+    assert (skipped.order_id, skipped.reason, skipped.final) == (slow.id, "too_slow", False)
+    assert "took longer than its budget" in skipped.detail
+
+    rig.time.advance(901)
+    await rig.poller().run_once()
+    assert await downloaded_ids(pool, store_hash) == {o.id for o in orders}
+    assert await skipped_orders(pool, store_hash) == []
+
+
+async def test_a_clean_poll_clears_its_own_error_and_keeps_the_writers(rig: Rig, pool: asyncpg.Pool) -> None:
+    store_hash, channel_id = await rig.new_channel(weight_units="Grams")
+    rig.sandbox.add_order(store_hash)
+    await pool.execute(
+        "UPDATE channels SET last_download_error = 'BigCommerce unavailable',"
+        " last_writeback_error = 'order 7: refused' WHERE id = $1",
+        channel_id,
+    )
+
+    (result,) = await rig.poller().run_once()
+
+    assert result.outcome == "ok"
+    channel = await get_channel(pool, channel_id)
+    assert channel is not None
+    assert (channel.last_download_error, channel.last_writeback_error) == (None, "order 7: refused")
+    assert channel.sync_error == "Write-back: order 7: refused"

@@ -73,10 +73,11 @@ async def test_leaving_the_listener_closes_its_connection_without_a_warning(
     assert ("info", "download_request_listener_closed") in recorded.lines
 
 
-async def test_a_listener_connection_lost_while_running_warns(
+async def test_a_listener_connection_lost_while_running_warns_and_listens_again(
     database_url: str, pool: asyncpg.Pool, recorded: RecordingLog
 ) -> None:
-    async with listen_for_download_requests(database_url, lambda: None):
+    wakes: list[str] = []
+    async with listen_for_download_requests(database_url, lambda: wakes.append("woken")):
 
         async def listening_pid() -> bool:
             return await pool.fetchval(LISTENER_QUERY) is not None
@@ -84,10 +85,19 @@ async def test_a_listener_connection_lost_while_running_warns(
         assert await eventually(listening_pid)
         assert await pool.fetchval(f"SELECT pg_terminate_backend(({LISTENER_QUERY}))")
 
-        async def warned() -> bool:
-            return ("warning", "download_request_listener_lost") in recorded.lines
+        async def restored() -> bool:
+            return ("info", "download_request_listener_restored") in recorded.lines
 
-        assert await eventually(warned)
+        assert await eventually(restored)
+        assert await eventually(listening_pid)
+        woken_before = len(wakes)
+        assert woken_before >= 1  # the loss itself makes the poller look at the schedule
+        await pool.execute("SELECT pg_notify('connector_poll_requested', 'some-channel')")
+
+        async def woken_again() -> bool:
+            return len(wakes) > woken_before
+
+        assert await eventually(woken_again)
     await settle_callbacks()
     assert recorded.lines.count(("warning", "download_request_listener_lost")) == 1
 

@@ -56,7 +56,7 @@ async def test_after_a_poll_the_next_one_is_due_within_the_random_interval(
         assert channel is not None
         assert channel.next_download_at is not None
         assert channel.last_download_at == polled_at
-        assert channel.last_error is None
+        assert channel.last_download_error is None
         delay = (channel.next_download_at - polled_at).total_seconds()
         assert 600 <= delay <= 900
         due_times.append(delay)

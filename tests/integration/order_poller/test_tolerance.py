@@ -37,7 +37,7 @@ async def test_an_unreadable_order_in_the_list_is_skipped_and_the_rest_download(
     assert len(await received_events(probe, 2)) == 2
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is None
+    assert channel.last_download_error is None
 
     # fixed at the store: the next poll downloads it and forgets the skip
     broken.customer_message = "Fixed"
@@ -65,8 +65,8 @@ async def test_a_store_without_a_weight_unit_downloads_with_weights_unknown(
     assert weights == {0}
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    assert channel.last_error is not None
-    assert "no weight unit" in channel.last_error
+    assert channel.last_download_error is not None
+    assert "no weight unit" in channel.last_download_error
 
 
 async def test_due_times_are_compared_on_the_database_clock(

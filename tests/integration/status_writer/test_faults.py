@@ -30,7 +30,9 @@ async def test_429_storm_keeps_despatches_pending_until_bigcommerce_answers_agai
         assert first["reason"].startswith("BigCommerce unavailable, retrying later")
         assert first["next_attempt_at"] > rig.time.now()  # backed off
         assert all(r["attempts"] == 0 for r in rest)  # the store's flush stopped at the first failure
-        last_error = await pool.fetchval("SELECT last_error FROM channels WHERE id = $1", channel_id)
+        last_error = await pool.fetchval(
+            "SELECT last_writeback_error FROM channels WHERE id = $1", channel_id
+        )
         assert "unavailable" in last_error
 
         rig.sandbox.faults(store_hash).clear()
@@ -39,7 +41,9 @@ async def test_429_storm_keeps_despatches_pending_until_bigcommerce_answers_agai
 
         assert report.written == 3
         assert all(len(o.shipments) == 1 and o.status_id == 10 for o in orders)
-        assert await pool.fetchval("SELECT last_error FROM channels WHERE id = $1", channel_id) is None
+        assert (
+            await pool.fetchval("SELECT last_writeback_error FROM channels WHERE id = $1", channel_id) is None
+        )
 
 
 async def test_5xx_is_retried_and_an_outage_loses_nothing(pool: asyncpg.Pool) -> None:
@@ -152,7 +156,8 @@ async def test_despatches_acked_before_a_crash_are_written_by_the_restarted_writ
         # the first writer took the store's lease and died before writing anything
         crashed = rig.writer(holder="crashed")
         await pool.execute(
-            "INSERT INTO status_writer_leases (channel_id, holder, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO leases (scope, key, holder, token, expires_at)"
+            " VALUES ('status-writer:flush', $1, $2, nextval('lease_fencing_tokens'), $3)",
             channel_id,
             crashed.holder,
             rig.time.now() + timedelta(seconds=300),

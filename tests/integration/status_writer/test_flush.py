@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec
 from bigcommerce_sandbox.faults import Fault
+from common.db.channels import get_channel
 from common.db.despatches import count_pending_despatches, list_despatches
 
 from tests.support.status_writer import despatch, writer_rig
@@ -41,10 +42,10 @@ async def test_despatch_is_written_with_the_exact_shipment_fields_and_completes_
         assert row["shipment_ids"] == [shipment.id]
         assert await count_pending_despatches(pool, channel_id) == 0
         channel = await pool.fetchrow(
-            "SELECT last_writeback_at, last_error FROM channels WHERE id = $1", channel_id
+            "SELECT last_writeback_at, last_writeback_error FROM channels WHERE id = $1", channel_id
         )
         assert channel["last_writeback_at"] is not None
-        assert channel["last_error"] is None
+        assert channel["last_writeback_error"] is None
         # read products and shipments first, then one POST and one PUT
         assert rig.api_calls(store_hash) == [
             f"GET /orders/{order.id}/products",
@@ -200,8 +201,12 @@ async def test_unknown_order_and_refused_shipment_fail_with_a_plain_reason(pool:
         failed = {v.order_id: v for v in await list_despatches(pool, channel_id, "failed")}
         assert failed[999_999].reason == "order 999999 was not found in BigCommerce"
         assert (failed[order.id].reason or "").startswith("BigCommerce refused the shipment: ")
-        last_error = await pool.fetchval("SELECT last_error FROM channels WHERE id = $1", channel_id)
-        assert last_error.startswith("Write-back: ")
+        channel = await get_channel(pool, channel_id)
+        assert channel is not None
+        assert channel.last_writeback_error is not None
+        assert channel.last_writeback_error.startswith("order ")
+        assert channel.last_download_error is None
+        assert channel.sync_error == f"Write-back: {channel.last_writeback_error}"
 
 
 async def test_toggle_off_keeps_nothing_pending(pool: asyncpg.Pool) -> None:

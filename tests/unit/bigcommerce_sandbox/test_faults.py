@@ -167,3 +167,24 @@ async def test_malformed_http_is_refused_by_the_client_and_applies_nothing(
     async with api.request("GET", "/v2/time") as resp:
         assert resp.status == 200
     assert [r.status for r in sandbox.requests(store.hash)] == [None, 200]
+
+
+async def test_malformed_http_answers_bytes_no_client_can_parse_and_applies_nothing(
+    store: Store, sandbox: Sandbox, api: Api
+) -> None:
+    order = sandbox.add_order(store.hash)
+    fault = sandbox.faults(store.hash).add(Fault(kind="malformed_http", method="POST"))
+    body = {
+        "order_address_id": order.addresses[0].id,
+        "items": [{"order_product_id": order.lines[0].id, "quantity": 1}],
+    }
+    with pytest.raises(aiohttp.ClientResponseError) as raised:
+        async with api.request("POST", f"/v2/orders/{order.id}/shipments", json=body) as resp:
+            await resp.read()
+
+    assert isinstance(raised.value, aiohttp.ClientError)  # the client's own class: retried as transient
+    assert fault.fired == 1
+    assert order.shipments == []
+    sandbox.faults(store.hash).clear()
+    async with api.request("GET", "/v2/time") as resp:
+        assert resp.status == 200

@@ -78,3 +78,16 @@ def test_a_malformed_encryption_key_stops_with_one_line_naming_the_variable(
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("configuration error: TOKEN_ENCRYPTION_KEYS: ")
     assert "this-is-not-a-fernet-key" not in line
+
+
+def test_the_order_budget_must_end_well_inside_the_lease(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert PollerSettings(**REQUIRED).order_time_budget_seconds == 30
+    monkeypatch.setenv("POLL_LEASE_SECONDS", "20")
+    monkeypatch.setenv("ORDER_TIME_BUDGET_SECONDS", "11")
+    with pytest.raises(ConfigurationError):
+        load_settings(PollerSettings, **REQUIRED)
+    assert "ORDER_TIME_BUDGET_SECONDS: Value error, must be at most half of POLL_LEASE_SECONDS (20)" in (
+        capsys.readouterr().err
+    )

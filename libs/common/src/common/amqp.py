@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -52,9 +54,19 @@ def order_despatched_queue(name: str = ORDER_DESPATCHED_QUEUE) -> QueueSpec:
 
 
 @asynccontextmanager
-async def open_connection(url: str, *, name: str) -> AsyncIterator[AbstractRobustConnection]:
-    """A robust connection (reconnects by itself after boot); fails fast if the broker is down now."""
-    connection = await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+async def open_connection(
+    url: str, *, name: str, reconnect_interval_s: float = 1.0
+) -> AsyncIterator[AbstractRobustConnection]:
+    """A robust connection (reconnects by itself after boot); fails fast if the broker is down now.
+
+    The broker shows it as `name@host:pid`, so an operator (or a test) can tell the replicas apart.
+    """
+    connection = await aio_pika.connect_robust(
+        url,
+        client_properties={"connection_name": f"{name}@{socket.gethostname()}:{os.getpid()}"},
+        # after a broker restart or a closed connection, try again every second
+        reconnect_interval=reconnect_interval_s,
+    )
     try:
         yield connection
     finally:
@@ -128,7 +140,7 @@ class EventPublisher:
     ) -> None:
         """Publish an already-serialised event (the outbox relay's path)."""
         if self._exchange is None:
-            raise PublishError("publisher is not open")
+            raise PublishError("publisher is not open", reason="connection")
         message = aio_pika.Message(
             body,
             content_type="application/json",
@@ -144,17 +156,23 @@ class EventPublisher:
                 message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s
             )
         except aiormq.exceptions.PublishError as error:
-            raise PublishError(f"event {message_id} was unroutable ({routing_key})") from error
+            raise PublishError(
+                f"event {message_id} was unroutable ({routing_key})", reason="unroutable"
+            ) from error
         except aiormq.exceptions.DeliveryError as error:
-            raise PublishError(f"broker refused event {message_id}") from error
+            raise PublishError(f"broker refused event {message_id}", reason="refused") from error
         except TimeoutError as error:
-            raise PublishError(f"no confirm for event {message_id} within {self._timeout_s}s") from error
+            raise PublishError(
+                f"no confirm for event {message_id} within {self._timeout_s}s", reason="no_confirm"
+            ) from error
         except (
             aiormq.exceptions.AMQPError,
             aiormq.exceptions.ChannelInvalidStateError,
             ConnectionError,
         ) as error:
-            raise PublishError(f"event {message_id} not published: {type(error).__name__}") from error
+            raise PublishError(
+                f"event {message_id} not published: {type(error).__name__}", reason="connection"
+            ) from error
 
 
 async def connection_is_open(connection: AbstractRobustConnection) -> bool:

@@ -1,5 +1,7 @@
 """Exceptions shared across the services, and the one-line account of a validation failure."""
 
+from typing import Literal
+
 from pydantic import ValidationError
 
 
@@ -7,8 +9,24 @@ class ConnectorError(Exception):
     """Base class of the connector's own errors."""
 
 
+PublishFailure = Literal["unroutable", "refused", "no_confirm", "connection"]
+
+
 class PublishError(ConnectorError):
-    """An event was not confirmed by the broker (nack, unroutable, timeout or closed channel)."""
+    """An event was not confirmed by the broker; `reason` says whether the event or the broker is at fault.
+
+    `unroutable` (no queue bound for its routing key) and `refused` (a nack) are about the event:
+    other events may well go through. `no_confirm` (timeout) and `connection` (channel or
+    connection closed) are about the broker: nothing goes through until it is back.
+    """
+
+    def __init__(self, message: str, *, reason: PublishFailure = "connection") -> None:
+        super().__init__(message)
+        self.reason: PublishFailure = reason
+
+    @property
+    def broker_down(self) -> bool:
+        return self.reason in ("no_confirm", "connection")
 
 
 class MigrationError(ConnectorError):

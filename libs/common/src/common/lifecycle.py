@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from common.db.errors import SERVER_ERRORS
 from common.errors import MigrationError
+from common.supervision import Supervisor, supervising
 
 log = structlog.get_logger(__name__)
 
@@ -28,18 +30,39 @@ def install_stop_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+# at boot: a dependency that is down now fails fast; the orchestrator retries the pod
+BOOT_FAILURES: tuple[type[Exception], ...] = (*SERVER_ERRORS, MigrationError)
+
+
+class ServiceCrashedError(Exception):
+    """A background task died; the process drained and must exit non-zero so it is restarted."""
+
+
 def run_service(name: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `main(stop)` until it returns; exits non-zero when it fails (Kubernetes restarts the pod)."""
+    """Run `main(stop)` until it returns; exits non-zero when it fails (Kubernetes restarts the pod).
+
+    Every task `main` starts with `common.supervision.spawn` is watched: one that dies sets `stop`,
+    the process drains as on SIGTERM, and exits 1 after the one `background_task_died` line.
+    """
 
     async def runner() -> None:
         stop = asyncio.Event()
         install_stop_signals(stop)
-        log.info("service_starting", service=name)
-        await main(stop)
+        with supervising(Supervisor.for_event(stop)) as supervisor:
+            log.info("service_starting", service=name)
+            await main(stop)
+        if supervisor.failure is not None:
+            raise ServiceCrashedError(supervisor.failure)
         log.info("service_stopped", service=name)
 
     try:
         asyncio.run(runner())
-    except (OSError, ConnectionError, MigrationError) as error:
+    except ServiceCrashedError as crashed:
+        log.error("service_stopped", service=name, reason=f"background task {crashed} died")
+        raise SystemExit(1) from None
+    except BOOT_FAILURES as error:
         log.error("service_failed_to_start", service=name, error=str(error))
+        raise SystemExit(1) from None
+    except Exception as error:
+        log.critical("service_crashed", service=name, error=type(error).__name__, exc_info=error)
         raise SystemExit(1) from None

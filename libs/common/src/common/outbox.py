@@ -1,23 +1,41 @@
-"""Transactional outbox: events written with the state change that caused them, relayed with confirms."""
+"""Transactional outbox: events written with the state change that caused them, relayed with confirms.
+
+An event the broker cannot take (no queue bound for its routing key yet, a nack) waits on its own
+capped backoff and never holds back the others. A broker that is down holds back everything, and
+then no event is blamed for it: the relay waits for the broker instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter as Tally
+from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge
 
+from common.backoff import Backoff, BackoffFactory, capped_delay
+from common.db.errors import is_server_error
 from common.errors import PublishError
 from common.events import Event
 from common.redaction import redact_text
+from common.supervision import finish, spawn
 
 log = structlog.get_logger(__name__)
 
 OUTBOX_RELAYED = Counter("outbox_events_relayed_total", "Events published from the outbox", ["event_type"])
+OUTBOX_FAILED = Counter(
+    "outbox_publish_failures_total",
+    "Outbox events the broker did not take, by reason (unroutable: nobody bound its routing key yet)",
+    ["event_type", "reason"],
+)
 OUTBOX_LAG = Gauge("outbox_lag_seconds", "Age of the oldest unpublished outbox event")
+OUTBOX_WAITING = Gauge(
+    "outbox_events_waiting", "Unpublished outbox events that failed at least once and wait for a retry"
+)
 
 INSERT_EVENT = """
 INSERT INTO outbox (event_id, event_type, routing_key, body) VALUES ($1, $2, $3, $4)
@@ -38,6 +56,10 @@ class RawPublisher(Protocol):
     ) -> None: ...
 
 
+class BrokerUnavailableError(PublishError):
+    """The broker took nothing (connection or channel down, no confirms): wait for it, blame no event."""
+
+
 # SKIP LOCKED lets several replicas relay side by side without publishing a row twice at once.
 CLAIM_BATCH = """
 SELECT id, event_id, event_type, routing_key, body, attempts
@@ -48,77 +70,146 @@ SELECT id, event_id, event_type, routing_key, body, attempts
  FOR UPDATE SKIP LOCKED
 """
 MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY($1::bigint[])"
-# backoff doubles from 1 s and is capped, so an event waiting for its first subscriber
-# is delivered soon after one binds
+# The delay is computed in Python by `capped_delay`, whose exponent is clamped first: no attempt
+# count can overflow it (PostgreSQL's `power(2, 44)` seconds is out of an interval's range). The
+# count itself stops short of integer's maximum.
 MARK_FAILED = """
 UPDATE outbox o
-   SET attempts = o.attempts + 1,
+   SET attempts = LEAST(o.attempts, 2147483646) + 1,
        last_error = f.error,
-       next_attempt_at = now() + least(interval '1 second' * power(2, o.attempts), $3 * interval '1 second')
-  FROM unnest($1::bigint[], $2::text[]) AS f(id, error)
- WHERE o.id = f.id
+       next_attempt_at = now() + make_interval(secs => f.delay_s)
+  FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, error, delay_s)
+ WHERE o.id = f.id AND o.published_at IS NULL
 """
-SELECT_LAG = "SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM outbox WHERE published_at IS NULL"
+SELECT_STATE = """
+SELECT EXTRACT(EPOCH FROM now() - min(created_at)) AS lag_s, count(*) FILTER (WHERE attempts > 0) AS waiting
+  FROM outbox WHERE published_at IS NULL
+"""
+
+
+@dataclass(frozen=True)
+class RelayedBatch:
+    """How many rows one batch claimed, and how many of them the broker confirmed."""
+
+    claimed: int
+    published: int
+
+
+@dataclass(frozen=True)
+class _Failure:
+    id: int
+    event_type: str
+    routing_key: str
+    attempts: int
+    error: PublishError
 
 
 async def relay_batch(
-    pool: asyncpg.Pool, publisher: RawPublisher, *, batch_size: int = 200, max_backoff_s: float = 30.0
-) -> int:
-    """Publish one batch of due events; returns how many the broker confirmed.
+    pool: asyncpg.Pool,
+    publisher: RawPublisher,
+    *,
+    batch_size: int = 200,
+    base_backoff_s: float = 1.0,
+    max_backoff_s: float = 30.0,
+) -> RelayedBatch:
+    """Publish one batch of due events.
 
     Rows stay locked while publishing and are marked only after their confirm: a crash in
-    between publishes them again (at least once; consumers deduplicate on event_id). A row
-    the broker refuses waits with backoff and does not hold back the others.
+    between publishes them again (at least once; consumers deduplicate on event_id). The marks
+    of the confirmed rows are committed before any failure is recorded, so a failing bookkeeping
+    step can never un-publish them.
+
+    Raises:
+        BrokerUnavailableError: the broker was down for (some of) the batch; the confirmed rows are
+            marked, the others are left as they were.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(CLAIM_BATCH, batch_size)
-        if not rows:
-            return 0
-        results = await asyncio.gather(
-            *(
-                publisher.publish_raw(
-                    row["body"].encode(),
-                    routing_key=row["routing_key"],
-                    message_id=str(row["event_id"]),
-                    event_type=row["event_type"],
-                )
-                for row in rows
-            ),
-            return_exceptions=True,
-        )
-        published = []
-        failed: list[tuple[asyncpg.Record, Exception]] = []
-        for row, result in zip(rows, results, strict=True):
-            if isinstance(result, Exception):
-                failed.append((row, result))
-            elif isinstance(result, BaseException):
-                raise result  # cancellation and the like are not publish failures
-            else:
-                published.append(row)
-        if published:
-            await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
-        if failed:
-            await conn.execute(
-                MARK_FAILED,
-                [row["id"] for row, _ in failed],
-                [redact_text(str(error))[:500] for _, error in failed],
-                max_backoff_s,
+    async with pool.acquire() as conn:
+        failures: list[_Failure] = []
+        broker_down: PublishError | None = None
+        unexpected: BaseException | None = None
+        async with conn.transaction():
+            rows = await conn.fetch(CLAIM_BATCH, batch_size)
+            if not rows:
+                return RelayedBatch(0, 0)
+            results = await asyncio.gather(
+                *(
+                    publisher.publish_raw(
+                        row["body"].encode(),
+                        routing_key=row["routing_key"],
+                        message_id=str(row["event_id"]),
+                        event_type=row["event_type"],
+                    )
+                    for row in rows
+                ),
+                return_exceptions=True,
             )
-        for row, error in failed:
-            log.warning(
-                "outbox_event_not_published",
-                event_id=str(row["event_id"]),
-                event_type=row["event_type"],
-                attempts=row["attempts"] + 1,
-                error=str(error),
-            )
+            published = []
+            for row, result in zip(rows, results, strict=True):
+                if result is None:
+                    published.append(row)
+                    continue
+                error = _as_publish_error(result)
+                if error is None:
+                    unexpected = unexpected or result
+                elif error.broker_down:
+                    broker_down = error
+                else:
+                    failures.append(
+                        _Failure(row["id"], row["event_type"], row["routing_key"], row["attempts"], error)
+                    )
+            if published:
+                await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
+        # committed: the confirmed rows stay published whatever happens below
+        if unexpected is not None:
+            raise unexpected  # a bug or a cancellation, not a publish failure: after the marks
         for row in published:
             OUTBOX_RELAYED.labels(row["event_type"]).inc()
-        return len(published)
+        if failures:
+            await _record_failures(conn, failures, base_backoff_s=base_backoff_s, max_backoff_s=max_backoff_s)
+        if broker_down is not None:
+            raise BrokerUnavailableError(str(broker_down), reason=broker_down.reason) from broker_down
+        return RelayedBatch(len(rows), len(published))
+
+
+def _as_publish_error(result: BaseException) -> PublishError | None:
+    """The publish failure `result` stands for; None when it is no publish failure at all."""
+    if isinstance(result, PublishError):
+        return result
+    if isinstance(result, OSError):
+        # a publisher without the classification: a dead socket is the broker's fault
+        return PublishError(str(result) or type(result).__name__, reason="connection")
+    return None
+
+
+async def _record_failures(
+    conn: asyncpg.Connection, failures: list[_Failure], *, base_backoff_s: float, max_backoff_s: float
+) -> None:
+    """Each refused event waits its own backoff; one log line per batch (each event at most once per step)."""
+    delays = [capped_delay(f.attempts, base_s=base_backoff_s, max_s=max_backoff_s) for f in failures]
+    await conn.execute(
+        MARK_FAILED,
+        [f.id for f in failures],
+        [redact_text(str(f.error))[:500] for f in failures],
+        delays,
+    )
+    for failure in failures:
+        OUTBOX_FAILED.labels(failure.event_type, failure.error.reason).inc()
+    log.warning(
+        "outbox_events_not_published",
+        count=len(failures),
+        reasons=dict(Tally(f.error.reason for f in failures)),
+        routing_keys=sorted({f.routing_key for f in failures}),
+        max_attempts=max(f.attempts for f in failures) + 1,
+        retry_in_s=round(min(delays), 3),
+    )
 
 
 class OutboxRelay:
-    """Background task relaying the outbox; woken early by `notify()` after a commit."""
+    """Background task relaying the outbox; woken early by `notify()` after a commit.
+
+    A database or broker outage is waited out with `backoff`; anything else the relay cannot
+    handle ends the task, and with it the process (see `common.supervision`).
+    """
 
     def __init__(
         self,
@@ -126,12 +217,20 @@ class OutboxRelay:
         publisher: RawPublisher,
         *,
         idle_interval_s: float = 1.0,
+        batch_size: int = 200,
+        base_backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
+        if base_backoff_s <= 0 or max_backoff_s <= 0:
+            raise ValueError("an event the broker refused must wait before its next attempt")
         self._pool = pool
         self._publisher = publisher
         self._idle_interval_s = idle_interval_s
+        self._batch_size = batch_size
+        self._base_backoff_s = base_backoff_s
         self._max_backoff_s = max_backoff_s
+        self._backoff = backoff
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -139,34 +238,56 @@ class OutboxRelay:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Relay until the outbox is empty; returns how many events were published."""
+        """Relay until nothing is due; returns how many events were published.
+
+        Raises:
+            BrokerUnavailableError: the broker is down (what it confirmed before is marked).
+        """
         total = 0
         while True:
-            count = await relay_batch(self._pool, self._publisher, max_backoff_s=self._max_backoff_s)
-            total += count
-            if count == 0:
+            batch = await relay_batch(
+                self._pool,
+                self._publisher,
+                batch_size=self._batch_size,
+                base_backoff_s=self._base_backoff_s,
+                max_backoff_s=self._max_backoff_s,
+            )
+            total += batch.published
+            # a full batch means more may be due, even when every row of it was refused
+            if batch.claimed < self._batch_size:
                 break
-        lag = await self._pool.fetchval(SELECT_LAG)
-        OUTBOX_LAG.set(float(lag or 0))
+        state = await self._pool.fetchrow(SELECT_STATE)
+        OUTBOX_LAG.set(float(state["lag_s"] or 0))
+        OUTBOX_WAITING.set(state["waiting"])
         return total
 
     async def _run(self) -> None:
+        backoff = self._backoff()
         while True:
+            wait_s = self._idle_interval_s
             try:
                 await self.run_once()
-            except (PublishError, OSError, asyncpg.PostgresError) as error:
-                log.warning("outbox_relay_failed", error=str(error))
+                backoff.reset()
+            except Exception as error:
+                if not (isinstance(error, BrokerUnavailableError) or is_server_error(error)):
+                    raise
+                wait_s = backoff.next_delay()
+                log.warning(
+                    "outbox_relay_waiting_for_server",
+                    error=type(error).__name__,
+                    detail=str(error)[:200],
+                    attempt=backoff.attempt,
+                    retry_in_s=round(wait_s, 3),
+                )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_interval_s)
+                await asyncio.wait_for(self._wake.wait(), wait_s)
             self._wake.clear()
 
     async def __aenter__(self) -> OutboxRelay:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._task = spawn(self._run(), name="outbox-relay")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await finish(self._task)
             self._task = None

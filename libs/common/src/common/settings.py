@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.backoff import Backoff
 from common.redaction import register_settings_secrets
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
@@ -37,6 +38,16 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     shutdown_grace_s: float = Field(default=20.0, gt=0)
+    # Waiting out a database or broker outage: the first retry after this long, doubling (with full
+    # jitter) up to the maximum, for as long as the outage lasts.
+    server_retry_initial_seconds: float = Field(default=0.5, gt=0)
+    server_retry_max_seconds: float = Field(default=30.0, gt=0)
+    # published outbox rows and finished despatches hold customers' names and addresses (CONTRACT §2)
+    data_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    def server_backoff(self) -> Backoff:
+        """A fresh backoff for one wait on a failing server."""
+        return Backoff(base_s=self.server_retry_initial_seconds, max_s=self.server_retry_max_seconds)
 
     # Checked here so a typo stops the service with one line, not a driver's traceback (which
     # might quote the URL, password and all).
@@ -111,6 +122,13 @@ def validate_fernet_keys(keys: list[SecretStr]) -> list[SecretStr]:
                 f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes)"
             ) from None
     return keys
+
+
+def within_half_the_lease(budget_s: float, lease_s: float | None, lease_variable: str) -> float:
+    """A per-order time budget must end well inside the lease that fences the order's writes."""
+    if lease_s is not None and budget_s > lease_s / 2:
+        raise ValueError(f"must be at most half of {lease_variable} ({lease_s:g})")
+    return budget_s
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

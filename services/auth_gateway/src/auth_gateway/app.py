@@ -19,6 +19,7 @@ from common.db.pool import open_pool, ping
 from common.health import Health, add_health_routes
 from common.operational_metrics import channel_statuses
 from common.outbox import OutboxRelay
+from common.supervision import spawn
 
 from auth_gateway.api.middleware import make_api_middleware
 from auth_gateway.api.routes import routes as api_routes
@@ -61,7 +62,7 @@ async def _amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     async with (
         open_connection(url, name="auth-gateway") as connection,
         EventPublisher(connection, Topology(exchange=settings.amqp_exchange)) as publisher,
-        OutboxRelay(app[POOL_KEY], publisher) as relay,
+        OutboxRelay(app[POOL_KEY], publisher, backoff=settings.server_backoff) as relay,
     ):
         app[AMQP_KEY] = connection
         app[RELAY_KEY] = relay
@@ -85,7 +86,9 @@ async def _gateway_ctx(app: web.Application) -> AsyncIterator[None]:
         notify_outbox=relay.notify,
     )
     app[GATEWAY_KEY] = gateway
-    checks = asyncio.create_task(run_hook_checks(gateway, settings.webhook_check_interval_seconds))
+    checks = spawn(
+        run_hook_checks(gateway, settings.webhook_check_interval_seconds), name="gateway:hook-checks"
+    )
     app[HEALTH].ready = True
     log.info("gateway_started", port=settings.http_port, settings_pages=settings.settings_pages_enabled)
     if not settings.settings_pages_enabled and settings.clickdrop_app_url == settings.public_base_url:

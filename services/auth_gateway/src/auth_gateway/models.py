@@ -58,7 +58,9 @@ class ChannelView(BaseModel):
     next_download_at: datetime | None
     last_writeback_at: datetime | None
     pending_despatches: int
-    last_error: RedactedText
+    last_error: RedactedText = Field(description="Every current problem in one line; null when healthy.")
+    last_download_error: RedactedText = Field(description="The last poll's error; null after a clean poll.")
+    last_writeback_error: RedactedText = Field(description="The last flush's error; null after a clean flush.")
 
     @classmethod
     def build(cls, channel: Channel, pending_despatches: int) -> ChannelView:
@@ -78,10 +80,12 @@ class ChannelView(BaseModel):
                     "last_download_at",
                     "next_download_at",
                     "last_writeback_at",
-                    "last_error",
+                    "last_download_error",
+                    "last_writeback_error",
                 }
             ),
             pending_despatches=pending_despatches,
+            last_error=channel.sync_error,
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
 import aiohttp
@@ -12,16 +11,15 @@ from common.amqp import EventPublisher, Topology, open_connection
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher
 from common.db.pool import open_pool
-from common.errors import PublishError
 from common.health import dependency_health, serve_health
 from common.lifecycle import run_service
 from common.logging import configure_logging
 from common.operational_metrics import overdue_stores
 from common.outbox import OutboxRelay
+from common.retention import RetentionPolicy, RetentionSweeper
 from common.settings import load_settings
 
 from order_poller.db.notifications import listen_for_download_requests
-from order_poller.db.schedule import DATABASE_ERRORS
 from order_poller.poller import Poller, PollerConfig
 from order_poller.settings import PollerSettings
 
@@ -39,6 +37,7 @@ def config_from(settings: PollerSettings) -> PollerConfig:
         max_age_days=settings.order_max_age_days,
         concurrency=settings.poll_concurrency,
         lease_s=settings.poll_lease_seconds,
+        order_budget_s=settings.order_time_budget_seconds,
     )
 
 
@@ -57,7 +56,17 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
         publisher = await stack.enter_async_context(
             EventPublisher(connection, Topology(exchange=settings.amqp_exchange))
         )
-        relay = await stack.enter_async_context(OutboxRelay(pool, publisher))
+        relay = await stack.enter_async_context(OutboxRelay(pool, publisher, backoff=settings.server_backoff))
+        await stack.enter_async_context(
+            RetentionSweeper(
+                pool,
+                RetentionPolicy(
+                    retention_days=settings.data_retention_days,
+                    order_window_days=settings.order_max_age_days,
+                ),
+                backoff=settings.server_backoff,
+            )
+        )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
@@ -68,8 +77,11 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             TokenCipher(settings.token_encryption_keys),
             config_from(settings),
             on_downloaded=relay.notify,
+            backoff=settings.server_backoff,
         )
-        await stack.enter_async_context(listen_for_download_requests(dsn, poller.wake))
+        await stack.enter_async_context(
+            listen_for_download_requests(dsn, poller.wake, backoff=settings.server_backoff)
+        )
 
         async def not_ready_on_stop() -> None:
             await stop.wait()
@@ -84,8 +96,10 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             health.ready = False
             watcher.cancel()
         # publish what the last polls wrote; anything left is relayed by the next replica
-        with contextlib.suppress(TimeoutError, PublishError, *DATABASE_ERRORS):
+        try:
             await asyncio.wait_for(relay.run_once(), FINAL_RELAY_S)
+        except Exception as error:  # noqa: BLE001 - the next replica relays what is left
+            log.warning("final_relay_skipped", error=type(error).__name__)
 
 
 def main() -> None:

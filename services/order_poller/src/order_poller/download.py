@@ -9,8 +9,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
+from common.bigcommerce.budget import time_budget
 from common.bigcommerce.client import MAX_PAGE_SIZE, ListedOrder, StoreApi
-from common.bigcommerce.errors import InvalidRequest, NotFound
+from common.bigcommerce.errors import (
+    InvalidRequest,
+    NotFound,
+    ResponseTooLarge,
+    TimeBudgetExceeded,
+    TooManyPages,
+)
 from common.bigcommerce.models import Order
 from pydantic import ValidationError
 
@@ -64,6 +71,7 @@ class StoreDownloader:
         max_age: timedelta,
         order_concurrency: int,
         on_downloaded: Callable[[], None],
+        order_budget_s: float = 30.0,
     ) -> None:
         self._pool = pool
         # built per plan: the client labels its request and 429 metrics with the store's plan
@@ -75,6 +83,8 @@ class StoreDownloader:
         self._max_age = max_age
         self._order_concurrency = order_concurrency
         self._on_downloaded = on_downloaded
+        # an order's requests and their retries: an order that outlasts it is retried next poll
+        self._order_budget_s = order_budget_s
         self.report = StoreReport(weight_units=channel.weight_units)
         self._skipped_before: frozenset[int] = frozenset()
 
@@ -170,6 +180,15 @@ class StoreDownloader:
         await _bounded(todo, self._download_order, self._order_concurrency)
 
     async def _download_order(self, order: Order) -> None:
+        try:
+            async with time_budget(
+                self._order_budget_s, store_hash=self._channel.store_hash, what=f"order {order.id}"
+            ):
+                await self._download_order_in_budget(order)
+        except TimeBudgetExceeded as slow:
+            await self._skip(order, OrderSkippedError("too_slow", slow.message))
+
+    async def _download_order_in_budget(self, order: Order) -> None:
         await self._guard.check()
         try:
             lines = await self._api.list_order_products(order.id)
@@ -195,6 +214,9 @@ class StoreDownloader:
             return
         except InvalidRequest as error:
             await self._skip(order, OrderSkippedError("malformed", f"BigCommerce refused: {error.message}"))
+            return
+        except (ResponseTooLarge, TooManyPages) as error:
+            await self._skip(order, OrderSkippedError("too_large", error.message))
             return
         except ValidationError as error:
             first = error.errors()[0]

@@ -28,6 +28,8 @@ SkipReason = Literal[
     "unknown_weight_unit",
     "not_found",
     "malformed",
+    "too_large",
+    "too_slow",
 ]
 
 # Reasons that hold until the order itself changes (its date_modified moves); the others are

@@ -13,6 +13,7 @@ from typing import Literal
 
 import asyncpg
 import structlog
+from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.bigcommerce.errors import (
     BigCommerceError,
@@ -22,12 +23,12 @@ from common.bigcommerce.errors import (
 )
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.channels import mark_reauthorization_required
+from common.db.errors import SERVER_ERRORS
 from common.events import utc_now
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
 from order_poller.db.schedule import (
-    DATABASE_ERRORS,
     ClaimedChannel,
     claim_due_channels,
     database_now,
@@ -61,6 +62,8 @@ class PollerConfig:
     lease_s: float = 60.0
     # orders of one store fetched at once (the client paces the store's quota)
     order_concurrency: int = 4
+    # one order's requests, retries and waits; at most half the lease
+    order_budget_s: float = 30.0
     # how often a running poll re-reads its channel's status and token
     recheck_interval_s: float = 1.0
     # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
@@ -69,6 +72,8 @@ class PollerConfig:
     def __post_init__(self) -> None:
         if not 0 < self.interval_min_s <= self.interval_max_s:
             raise ValueError("need 0 < interval_min_s <= interval_max_s")
+        if not 0 < self.order_budget_s <= self.lease_s / 2:
+            raise ValueError("need 0 < order_budget_s <= lease_s / 2")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Poller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
         self._client = client
@@ -109,6 +115,7 @@ class Poller:
         self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
+        self._backoff = backoff
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -159,14 +166,25 @@ class Poller:
                 result = await self._poll(channel)
             except asyncio.CancelledError:
                 # abandoned at shutdown: hand the store back at once, still due
-                with contextlib.suppress(*DATABASE_ERRORS):
+                with contextlib.suppress(*SERVER_ERRORS):
                     await asyncio.shield(release_lease(self._pool, channel.id, owner=self.owner))
                 POLLS.labels(outcome="stopped").inc()
                 raise
+            except SERVER_ERRORS as failure:
+                # the database failed under the poll: the store stays due, its lease runs out, and
+                # the next claim (of any replica) polls it again; what was downloaded is committed
+                log.warning(
+                    "store_poll_database_failed", store_hash=channel.store_hash, error=type(failure).__name__
+                )
+                with contextlib.suppress(*SERVER_ERRORS):
+                    await self._release(channel)
+                result = PollResult(
+                    channel.id, channel.store_hash, "failed", StoreReport(), type(failure).__name__
+                )
             except Exception as failure:
                 # a bug must not keep the store leased until the lease runs out, nor stop the loop
                 log.exception("store_poll_crashed", store_hash=channel.store_hash)
-                with contextlib.suppress(*DATABASE_ERRORS):
+                with contextlib.suppress(*SERVER_ERRORS):
                     await self._release(channel)
                 result = PollResult(channel.id, channel.store_hash, "failed", StoreReport(), repr(failure))
         POLLS.labels(outcome=result.outcome).inc()
@@ -211,6 +229,7 @@ class Poller:
                 max_age=timedelta(days=self.config.max_age_days),
                 order_concurrency=self.config.order_concurrency,
                 on_downloaded=self._on_downloaded,
+                order_budget_s=self.config.order_budget_s,
             )
             report = downloader.report
             await downloader.run()
@@ -244,11 +263,6 @@ class Poller:
             )
         except TokenDecryptionError as failure:
             outcome, error = "failed", str(failure)
-        except DATABASE_ERRORS as failure:
-            log.warning("store_poll_database_failed", store_hash=channel.store_hash, error=repr(failure))
-            with contextlib.suppress(*DATABASE_ERRORS):
-                await self._release(channel)
-            return PollResult(channel.id, channel.store_hash, "failed", report, repr(failure))
         now = await self._now()
         await self._finish(
             channel,
@@ -273,7 +287,7 @@ class Poller:
             owner=self.owner,
             next_download_at=next_at,
             downloaded_at=downloaded_at,
-            last_error=error,
+            download_error=error,
             write_error=write_error,
         )
         if not kept:
@@ -282,12 +296,26 @@ class Poller:
     async def _release(self, channel: ClaimedChannel) -> None:
         await release_lease(self._pool, channel.id, owner=self.owner)
 
+    async def _release_through_outage(self, channel: ClaimedChannel) -> None:
+        """Release, retrying with backoff while the database fails, until the lease has run out anyway."""
+        backoff = self._backoff()
+        give_up_at = asyncio.get_running_loop().time() + self.config.lease_s
+        while True:
+            try:
+                await self._release(channel)
+                return
+            except SERVER_ERRORS:
+                if asyncio.get_running_loop().time() >= give_up_at:
+                    return
+                await asyncio.sleep(backoff.next_delay())
+
     async def run(self, stop: asyncio.Event, *, grace_s: float = 20.0) -> None:
         """Poll due channels until `stop`; then let running polls stop at their next check.
 
         Polls still running after `grace_s` are cancelled; either way their leases are released.
         """
         running: set[asyncio.Task[PollResult]] = set()
+        backoff = self._backoff()
         try:
             while not stop.is_set():
                 free = self.config.concurrency - len(running)
@@ -295,9 +323,16 @@ class Poller:
                     for channel in await self._claim(free):
                         running.add(asyncio.create_task(self.poll_channel(channel)))
                     delay = await self._idle_delay() if len(running) < self.config.concurrency else None
-                except DATABASE_ERRORS as failure:
-                    log.warning("poll_schedule_failed", error=repr(failure))
-                    delay = self.config.idle_max_s
+                    backoff.reset()
+                except SERVER_ERRORS as failure:
+                    # a failover or cut connections: wait it out, the schedule is in the database
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "poll_schedule_waiting_for_server",
+                        error=type(failure).__name__,
+                        attempt=backoff.attempt,
+                        retry_in_s=round(delay, 3),
+                    )
                 await self._wait(running, stop, delay)
         finally:
             await self._drain(running, grace_s)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.settings import BigCommerceSettings
+from common.settings import BigCommerceSettings, within_half_the_lease
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -21,7 +21,9 @@ class PollerSettings(BigCommerceSettings):
     # how long a claim keeps other replicas off a store; renewed while the poll runs
     # renewed before every request, so it only needs to outlast one request and its retries;
     # short, so a replica killed mid-poll hands its stores on quickly
-    poll_lease_seconds: float = Field(default=60.0, ge=5)
+    poll_lease_seconds: float = Field(default=60.0, ge=2)
+    # one order's requests, retries and waits; at most half the lease
+    order_time_budget_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("poll_interval_max_seconds")
     @classmethod
@@ -31,3 +33,8 @@ class PollerSettings(BigCommerceSettings):
         if low is not None and low > value:
             raise ValueError(f"must not be below POLL_INTERVAL_MIN_SECONDS ({low:g})")
         return value
+
+    @field_validator("order_time_budget_seconds")
+    @classmethod
+    def _budget_under_the_lease(cls, value: float, info: ValidationInfo) -> float:
+        return within_half_the_lease(value, info.data.get("poll_lease_seconds"), "POLL_LEASE_SECONDS")

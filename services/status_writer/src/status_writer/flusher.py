@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 import structlog
-from common.bigcommerce.client import BigCommerceClient
+from common.backoff import Backoff, BackoffFactory
+from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.crypto import TokenCipher, TokenDecryptionError
+from common.db.errors import is_server_error
+from common.leases import Lease, Leases
 from common.lifecycle import replica_id
 
-from status_writer.db.leases import acquire_lease, database_now, release_lease, select_due_channels
+from status_writer.db.stores import FLUSH_LEASE_SCOPE, database_now, select_due_channels
 from status_writer.db.writeback import (
     load_due_despatches,
     load_flush_channel,
@@ -39,6 +42,8 @@ class FlushReport:
     deferred: int = 0
     requests: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    # stores whose flush a database failure cut short: the loop tries again soon
+    server_failures: int = 0
 
     def add(self, store_hash: str, report: StoreReport) -> None:
         self.stores += 1
@@ -64,6 +69,7 @@ class Flusher:
         holder: str | None = None,
         clock: Callable[[], datetime] | None = None,
         batch_limit: int = 1000,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
         self._client = client
@@ -76,6 +82,14 @@ class Flusher:
         # Tests drive `clock` instead.
         self._clock = clock
         self._batch_limit = batch_limit
+        self._leases = Leases(
+            pool,
+            FLUSH_LEASE_SCOPE,
+            holder=self.holder,
+            duration_s=policy.lease_s,
+            clock=clock,
+            backoff=backoff,
+        )
         self.stopping = asyncio.Event()
 
     async def now(self) -> datetime:
@@ -105,11 +119,16 @@ class Flusher:
                     return
                 try:
                     result = await self._flush_store(channel_id)
-                except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-                    # the store's lease expires and another flush takes it over; nothing half-recorded
-                    log.error("store_flush_failed", channel_id=str(channel_id), error=repr(error))
-                    return
-                except Exception:
+                except Exception as error:
+                    if is_server_error(error):
+                        # what was sent is recorded as 'posting'; the store is flushed again soon
+                        report.server_failures += 1
+                        log.warning(
+                            "store_flush_interrupted_by_server",
+                            channel_id=str(channel_id),
+                            error=type(error).__name__,
+                        )
+                        return
                     # one store's unexpected failure must not end the flush of the others; its
                     # despatches stay due (or 'posting', reconciled) for the next flush
                     log.exception("store_flush_crashed", channel_id=str(channel_id))
@@ -134,17 +153,16 @@ class Flusher:
         return report
 
     async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
-        now = await self.now()
-        expires_at = now + timedelta(seconds=self._policy.lease_s)
-        if not await acquire_lease(self._pool, channel_id, self.holder, now=now, expires_at=expires_at):
+        lease = await self._leases.acquire(channel_id)
+        if lease is None:
             return None  # another replica is flushing this store
         try:
-            return await self._flush_leased(channel_id)
+            return await self._flush_leased(channel_id, lease)
         finally:
             # shielded: a cancelled flush still hands the store back rather than waiting for expiry
-            await asyncio.shield(release_lease(self._pool, channel_id, self.holder))
+            await asyncio.shield(lease.release())
 
-    async def _flush_leased(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
+    async def _flush_leased(self, channel_id: uuid.UUID, lease: Lease) -> tuple[str, StoreReport] | None:
         # re-read after taking the lease: a disconnect or new token since the scan must count
         channel = await load_flush_channel(self._pool, channel_id)
         if (
@@ -161,12 +179,17 @@ class Flusher:
             await record_writeback_health(self._pool, channel_id, completed=False, error=error)
             log.error("store_flush_skipped", store_hash=channel.store_hash, reason=error)
             return channel.store_hash, StoreReport(error=error)
-        api = self._client.store(channel.store_hash, token, plan=channel.plan_name)
+
+        def api(before_request: Callable[[], Awaitable[None]]) -> StoreApi:
+            return self._client.store(
+                channel.store_hash, token, plan=channel.plan_name, before_request=before_request
+            )
+
         flush = StoreFlush(
             self._pool,
             api,
             channel,
-            holder=self.holder,
+            lease=lease,
             clock=self.now,
             policy=self._policy,
             stopping=self.stopping,

@@ -12,12 +12,16 @@ from types import TracebackType
 import aiohttp
 import structlog
 from common.amqp import QueueSpec, Topology, open_connection, order_despatched_queue
+from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
+from common.db.errors import is_server_error
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
 from common.operational_metrics import dead_letter_depth, pending_despatches
+from common.retention import RetentionPolicy, RetentionSweeper
+from common.supervision import finish, spawn
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -42,7 +46,9 @@ class FlushLoop:
     Flushes start on a fixed schedule (start, start + interval, ...), not an interval after the
     previous one ended, so the period does not drift by each flush's duration: a despatch that
     arrives after a flush has read its store is written by the next one, at most one interval later.
-    A flush that outlasts the interval is followed by the next at once.
+    A flush that outlasts the interval is followed by the next at once, and one that met a
+    database failure is tried again after a short backoff (despatches are durable; only the wait
+    for the next interval would be lost).
     """
 
     def __init__(
@@ -53,12 +59,14 @@ class FlushLoop:
         grace_s: float,
         clock: Callable[[], float] = time.monotonic,
         wait: Wait = wait_or_stop,
+        backoff: BackoffFactory = Backoff,
     ) -> None:
         self._flusher = flusher
         self._interval_s = interval_s
         self._grace_s = grace_s
         self._clock = clock
         self._wait = wait
+        self._backoff = backoff
         self._task: asyncio.Task[None] | None = None
         self._deadline: float | None = None
 
@@ -69,7 +77,7 @@ class FlushLoop:
         self._flusher.stop()
 
     async def __aenter__(self) -> FlushLoop:
-        self._task = asyncio.create_task(self._run(), name="status-writer:flush")
+        self._task = spawn(self._run(), name="status-writer:flush")
         return self
 
     async def __aexit__(
@@ -86,19 +94,29 @@ class FlushLoop:
             await asyncio.wait_for(asyncio.shield(self._task), remaining_s)
         except TimeoutError:
             log.warning("flush_abandoned", grace_s=self._grace_s)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        except Exception:  # noqa: BLE001, S110 - the loop died: `finish` reports it once
+            pass
+        await finish(self._task)
 
     async def _run(self) -> None:
         stopping = self._flusher.stopping
+        backoff = self._backoff()
         due = self._clock()
         while not stopping.is_set():
             try:
-                await self._flusher.flush_once()
-            except Exception:
-                # a failed flush leaves despatches due; the next one retries them
-                log.exception("flush_failed")
+                report = await self._flusher.flush_once()
+                server_failed = report.server_failures > 0
+            except Exception as error:
+                # anything but a server failure is a bug: the task dies and takes the process down
+                if not is_server_error(error):
+                    raise
+                log.warning("flush_waiting_for_server", error=type(error).__name__)
+                server_failed = True
+            if server_failed:
+                # the database failed under some store: try again soon instead of an interval later
+                await self._wait(stopping, backoff.next_delay())
+                continue
+            backoff.reset()
             due += self._interval_s
             now = self._clock()
             if due < now:
@@ -126,6 +144,13 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             dead_letter_depth(connection, queue.dlq_name),
         ]
         await stack.enter_async_context(serve_health(settings.http_port, health, host=settings.http_host))
+        await stack.enter_async_context(
+            RetentionSweeper(
+                pool,
+                RetentionPolicy(retention_days=settings.data_retention_days),
+                backoff=settings.server_backoff,
+            )
+        )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
             session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
@@ -136,13 +161,20 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             TokenCipher(settings.token_encryption_keys),
             policy=FlushPolicy(
                 lease_s=settings.flush_lease_seconds,
+                order_budget_s=settings.order_time_budget_seconds,
                 backoff_s=settings.retry_backoff_seconds,
                 backoff_max_s=settings.retry_backoff_max_seconds,
             ),
             concurrency=settings.flush_concurrency,
+            backoff=settings.server_backoff,
         )
         flush_loop = await stack.enter_async_context(
-            FlushLoop(flusher, settings.flush_interval_seconds, grace_s=settings.shutdown_grace_s)
+            FlushLoop(
+                flusher,
+                settings.flush_interval_seconds,
+                grace_s=settings.shutdown_grace_s,
+                backoff=settings.server_backoff,
+            )
         )
         # entered last, so it exits first: consuming stops, then the flush (told at the stop) is awaited
         await stack.enter_async_context(
@@ -154,6 +186,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
                 prefetch=settings.ingest_batch_size * 2,
                 max_batch=settings.ingest_batch_size,
                 drain_timeout_s=settings.shutdown_grace_s,
+                backoff=settings.server_backoff,
             )
         )
         health.ready = True

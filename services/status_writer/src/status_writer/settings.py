@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from common.settings import BigCommerceSettings
-from pydantic import Field
+from common.settings import BigCommerceSettings, within_half_the_lease
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 
@@ -14,8 +14,10 @@ class WriterSettings(BigCommerceSettings):
 
     http_port: int = Field(default=8082, ge=0, le=65535)
     flush_interval_seconds: float = Field(default=1800.0, gt=0)
-    # how long a store's flush keeps other replicas off it; renewed before every order
-    flush_lease_seconds: float = Field(default=300.0, ge=5)
+    # how long a store's flush keeps other replicas off it; renewed before every request
+    flush_lease_seconds: float = Field(default=300.0, ge=2)
+    # one order's requests, retries and waits; at most half the lease, so an order never outlasts it
+    order_time_budget_seconds: float = Field(default=90.0, gt=0)
     # stores flushed at once by one replica (each store is still paced by its own rate limit)
     flush_concurrency: int = Field(default=8, ge=1, le=1000)
     # the first retry after a transient failure waits this long, doubling up to the maximum
@@ -23,3 +25,8 @@ class WriterSettings(BigCommerceSettings):
     retry_backoff_max_seconds: float = Field(default=4 * 3600.0, ge=0)
     # messages per ingest transaction
     ingest_batch_size: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("order_time_budget_seconds")
+    @classmethod
+    def _budget_under_the_lease(cls, value: float, info: ValidationInfo) -> float:
+        return within_half_the_lease(value, info.data.get("flush_lease_seconds"), "FLUSH_LEASE_SECONDS")

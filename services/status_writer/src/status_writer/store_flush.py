@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import asyncpg
 import structlog
+from common.backoff import capped_delay
+from common.bigcommerce.budget import time_budget
 from common.bigcommerce.client import StoreApi
 from common.bigcommerce.errors import (
     BigCommerceError,
@@ -18,12 +20,14 @@ from common.bigcommerce.errors import (
     MissingScope,
     NotFound,
     ReauthorizationRequired,
+    TimeBudgetExceeded,
     Unavailable,
 )
 from common.db.channels import mark_reauthorization_required
+from common.leases import Lease, LeaseLostError
 from pydantic import ValidationError
 
-from status_writer.db.leases import renew_lease
+from status_writer.db.stores import channel_still_writable
 from status_writer.db.writeback import DueDespatch, FlushChannel, Settlement, mark_posting, settle
 from status_writer.metrics import DESPATCHES_DEFERRED, DESPATCHES_FAILED, DESPATCHES_WRITTEN
 from status_writer.planning import OrderPlan, fully_shipped, lacks_address, plan_order, with_only_address
@@ -35,6 +39,10 @@ STATUS_COMPLETED = 10
 TARGET_STATUS = {"completed": STATUS_COMPLETED, "shipped": STATUS_SHIPPED}
 Clock = Callable[[], Awaitable[datetime]]
 """The flush's clock (the database's in production), awaited."""
+
+
+class ChannelStoppedError(Exception):
+    """The channel was disconnected, its token replaced or its write-back turned off mid-flush."""
 
 
 class StopStore(Exception):  # a control-flow signal, not an error of the caller
@@ -50,10 +58,19 @@ class FlushPolicy:
     lease_s: float
     backoff_s: float
     backoff_max_s: float
+    # one order's requests, retries and waits included; well under the lease, so an order that
+    # outlasts it is cut short while its lease is surely still held
+    order_budget_s: float = 90.0
+    # how often the channel is re-read before a request (a disconnect stops requests within this)
+    recheck_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.order_budget_s <= self.lease_s / 2:
+            raise ValueError("the per-order time budget must be positive and at most half the flush lease")
 
     def retry_at(self, now: datetime, attempts: int) -> datetime:
         """When a despatch tried `attempts` times before is next due: doubling, capped."""
-        delay = min(self.backoff_max_s, self.backoff_s * 2.0 ** min(attempts, 30))
+        delay = capped_delay(attempts, base_s=self.backoff_s, max_s=self.backoff_max_s)
         return now + timedelta(seconds=delay)
 
 
@@ -79,26 +96,33 @@ class _Attempt:
 
 
 class StoreFlush:
-    """Writes one store's due despatches, order by order, while holding its lease."""
+    """Writes one store's due despatches, order by order, while holding its lease.
+
+    `api` must call `before_request` before every request it sends (`BigCommerceClient.store`'s
+    hook): the lease is renewed, and the channel re-read, before each one.
+    """
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        api: StoreApi,
+        api: Callable[[Callable[[], Awaitable[None]]], StoreApi],
         channel: FlushChannel,
         *,
-        holder: str,
+        lease: Lease,
         clock: Clock,
         policy: FlushPolicy,
         stopping: asyncio.Event,
     ) -> None:
         self._pool = pool
-        self._api = api
+        self._api = api(self.before_request)
         self._channel = channel
-        self._holder = holder
+        self._lease = lease
         self._clock = clock
         self._policy = policy
         self._stopping = stopping
+        self._channel_checked_at: float | None = None
+        # despatches whose request this flush recorded: a cut-short order keeps them 'posting'
+        self._marked_posting: set[int] = set()
         self.report = StoreReport()
 
     async def run(self, despatches: Sequence[DueDespatch]) -> bool:
@@ -106,29 +130,48 @@ class StoreFlush:
         for order_id, group in itertools.groupby(despatches, key=lambda d: d.order_id):
             if self._stopping.is_set():
                 return False
-            if not await self._renew():
-                log.info(
-                    "store_flush_interrupted", store_hash=self._channel.store_hash, reason="lease or channel"
+            try:
+                await self._write_order_in_budget(order_id, list(group))
+            except (LeaseLostError, ChannelStoppedError) as stopped:
+                # nothing more is sent or recorded; what was sent stays 'posting' for the next holder
+                log.warning(
+                    "store_flush_interrupted", store_hash=self._channel.store_hash, reason=str(stopped)
                 )
                 return False
-            try:
-                await self._write_order(order_id, list(group))
             except StopStore as stop:
                 self.report.error = stop.reason
                 log.warning("store_flush_stopped", store_hash=self._channel.store_hash, reason=stop.reason)
                 return False
         return True
 
-    async def _renew(self) -> bool:
-        now = await self._clock()
-        return await renew_lease(
-            self._pool,
-            self._channel.id,
-            self._holder,
-            now=now,
-            expires_at=now + timedelta(seconds=self._policy.lease_s),
-            grant_generation=self._channel.grant_generation,
-        )
+    async def _write_order_in_budget(self, order_id: int, despatches: list[DueDespatch]) -> None:
+        """`_write_order` within the order's time budget; an order cut short is deferred and stops the store."""
+        try:
+            async with time_budget(
+                self._policy.order_budget_s, store_hash=self._channel.store_hash, what=f"order {order_id}"
+            ):
+                await self._write_order(order_id, despatches)
+        except TimeBudgetExceeded as slow:
+            stop = StopStore(f"BigCommerce too slow, retrying later: {slow.message}")
+            await self._defer(despatches, stop.reason)
+            raise stop from None
+
+    async def before_request(self) -> None:
+        """Renew the store's lease, and re-read the channel at most every `recheck_s`, before a request.
+
+        Raises:
+            LeaseLostError: another replica took the store over (or the lease ran out).
+            ChannelStoppedError: disconnected, a new token, or write-back turned off.
+        """
+        await self._lease.renew()
+        loop_time = asyncio.get_running_loop().time()
+        if self._channel_checked_at is None or loop_time - self._channel_checked_at >= self._policy.recheck_s:
+            if not await channel_still_writable(self._pool, self._channel.id, self._channel.grant_generation):
+                raise ChannelStoppedError(
+                    "the channel was disconnected, its token replaced or write-back turned off"
+                )
+            self._channel_checked_at = loop_time
+            self._lease.check()  # the read may have stalled too
 
     async def _write_order(self, order_id: int, despatches: list[DueDespatch]) -> None:
         try:
@@ -148,7 +191,10 @@ class StoreFlush:
         plan = plan_order(order_id, despatches, products, shipments)
         attempt = _Attempt()
         if plan.shipments:
-            await mark_posting(self._pool, _requests_by_despatch(plan))
+            requests = _requests_by_despatch(plan)
+            if not await mark_posting(self._pool, requests, fence=self._lease.fence):
+                raise LeaseLostError("the flush lease no longer holds: nothing is posted")
+            self._marked_posting.update(requests)
             attempt = await self._post(order_id, plan)
         status_note = None
         if attempt.stop is None and self._should_set_status(plan, attempt):
@@ -243,15 +289,15 @@ class StoreFlush:
                 ids = tuple(attempt.shipment_ids[i] for i in indexes)
                 reason = status_note or plan.notes.get(despatch_id)
                 settlements.append(Settlement(despatch_id, "written", reason, ids))
-        await settle(self._pool, settlements)
-        self._count(plan.order_id, settlements)
+        await self._settle(plan.order_id, settlements)
 
     def _deferral(
         self, despatch: DueDespatch, reason: str, now: datetime | None, *, posting: bool = False
     ) -> Settlement:
         assert now is not None  # read by the caller whenever it defers
         # a despatch with a recorded request keeps it: it is matched against the order's shipments next time
-        state: Literal["posting", "pending"] = "posting" if posting or despatch.request else "pending"
+        recorded = despatch.request is not None or despatch.id in self._marked_posting
+        state: Literal["posting", "pending"] = "posting" if posting or recorded else "pending"
         return Settlement(
             despatch.id, state, reason, next_attempt_at=self._policy.retry_at(now, despatch.attempts)
         )
@@ -259,15 +305,20 @@ class StoreFlush:
     async def _defer(self, despatches: list[DueDespatch], reason: str) -> None:
         now = await self._clock()
         settlements = [self._deferral(d, reason, now) for d in despatches]
-        await settle(self._pool, settlements)
-        self._count(despatches[0].order_id, settlements)
+        await self._settle(despatches[0].order_id, settlements)
 
     async def _settle_all(
         self, despatches: list[DueDespatch], state: Literal["failed", "not_written"], reason: str
     ) -> None:
         settlements = [Settlement(d.id, state, reason) for d in despatches]
-        await settle(self._pool, settlements)
-        self._count(despatches[0].order_id, settlements)
+        await self._settle(despatches[0].order_id, settlements)
+
+    async def _settle(self, order_id: int, settlements: list[Settlement]) -> None:
+        if settlements and await settle(self._pool, settlements, fence=self._lease.fence) == 0:
+            # fenced out (the fence holds for every row or for none): another replica holds the
+            # store now and reconciles what this one sent
+            raise LeaseLostError("the flush lease no longer holds: outcomes left to the next holder")
+        self._count(order_id, settlements)
 
     async def _classify_stop(self, error: BigCommerceError) -> StopStore:
         """What an error that ends the store's flush means, with its side effects on the channel."""

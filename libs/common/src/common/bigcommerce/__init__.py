@@ -5,6 +5,7 @@ from common.bigcommerce.client import (
     MAX_PAGE_SIZE,
     BigCommerceClient,
     ListedOrder,
+    ReadLimits,
     StoreApi,
     format_filter_date,
 )
@@ -15,6 +16,9 @@ from common.bigcommerce.errors import (
     NotFound,
     OAuthExchangeError,
     ReauthorizationRequired,
+    ResponseTooLarge,
+    TimeBudgetExceeded,
+    TooManyPages,
     Unavailable,
 )
 from common.bigcommerce.models import (
@@ -57,7 +61,9 @@ __all__ = [
     "OrderProduct",
     "RateLimiter",
     "RateLimiterRegistry",
+    "ReadLimits",
     "ReauthorizationRequired",
+    "ResponseTooLarge",
     "RetryPolicy",
     "Shipment",
     "ShipmentItem",
@@ -65,7 +71,9 @@ __all__ = [
     "ShippingConsignment",
     "StoreApi",
     "StoreInfo",
+    "TimeBudgetExceeded",
     "TokenGrant",
+    "TooManyPages",
     "Unavailable",
     "exchange_code",
     "format_filter_date",

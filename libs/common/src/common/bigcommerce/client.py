@@ -13,7 +13,7 @@ import aiohttp
 import structlog
 from pydantic import SecretStr, ValidationError
 
-from common.bigcommerce.errors import BigCommerceError
+from common.bigcommerce.errors import BigCommerceError, TooManyPages
 from common.bigcommerce.models import (
     Hook,
     NewShipment,
@@ -25,13 +25,27 @@ from common.bigcommerce.models import (
 )
 from common.bigcommerce.pacing import RateLimiterRegistry
 from common.bigcommerce.retry import RetryPolicy
-from common.bigcommerce.transport import Params, Reply, StoreTransport
+from common.bigcommerce.transport import BeforeRequest, Params, Reply, StoreTransport
 from common.errors import first_problem
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)
 MAX_PAGE_SIZE = 250  # the documented maximum for bulk endpoints; more answers 413 (reference §4.1)
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much the client reads from BigCommerce before it refuses with a clear error.
+
+    A page of 250 orders is well under 1 MiB; a store's 7-day window of even 50,000 orders is 200
+    pages. Past these bounds something is wrong (a proxy's endless body, a server that ignores
+    `page`), and reading on would only exhaust memory or time.
+    """
+
+    max_response_bytes: int = 16 * 1024 * 1024
+    max_pages: int = 400
+
 
 DateStyle = Literal["iso", "rfc2822"]
 _STORE_HASH = re.compile(r"^[A-Za-z0-9]+$")
@@ -65,6 +79,7 @@ class BigCommerceClient:
         retry: RetryPolicy | None = None,
         limiters: RateLimiterRegistry | None = None,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
+        limits: ReadLimits = ReadLimits(),
     ) -> None:
         self._session = session
         self._api_url = api_url
@@ -72,9 +87,21 @@ class BigCommerceClient:
         self.retry = retry or RetryPolicy()
         self.limiters = limiters or RateLimiterRegistry()
         self._timeout = timeout
+        self.limits = limits
 
-    def store(self, store_hash: str, access_token: str | SecretStr, *, plan: str | None = None) -> StoreApi:
-        """The API of one store; `plan` (e.g. "Standard") only labels the request metrics."""
+    def store(
+        self,
+        store_hash: str,
+        access_token: str | SecretStr,
+        *,
+        plan: str | None = None,
+        before_request: BeforeRequest | None = None,
+    ) -> StoreApi:
+        """The API of one store; `plan` (e.g. "Standard") only labels the request metrics.
+
+        `before_request` is awaited before every request is sent (retries included), after the
+        rate limiter's wait: a lease holder renews its lease there, and may raise to send nothing.
+        """
         if not _STORE_HASH.match(store_hash):
             raise ValueError(f"not a store hash: {store_hash!r}")
         token = access_token if isinstance(access_token, SecretStr) else SecretStr(access_token)
@@ -88,16 +115,19 @@ class BigCommerceClient:
             limiter=self.limiters.get(store_hash),
             timeout=self._timeout,
             plan=plan,
+            before_request=before_request,
+            max_response_bytes=self.limits.max_response_bytes,
         )
-        return StoreApi(transport)
+        return StoreApi(transport, max_pages=self.limits.max_pages)
 
 
 class StoreApi:
     """The v2/v3 endpoints the connector uses, for one store."""
 
-    def __init__(self, transport: StoreTransport) -> None:
+    def __init__(self, transport: StoreTransport, *, max_pages: int = ReadLimits.max_pages) -> None:
         self._t = transport
         self.store_hash = transport.store_hash
+        self._max_pages = max_pages
 
     def __repr__(self) -> str:
         return f"StoreApi(store_hash={self.store_hash!r})"
@@ -215,6 +245,7 @@ class StoreApi:
         hooks: list[Hook] = []
         page = 1
         while True:
+            self._check_page(page, "/v3/hooks")
             params = {"page": page, "limit": MAX_PAGE_SIZE}
             reply = await self._t.call("GET", "/v3/hooks", params=params)
             data, pagination = self._v3_page(reply)
@@ -278,6 +309,7 @@ class StoreApi:
         page = 1
         previous: list[Any] | None = None
         while True:
+            self._check_page(page, path)
             reply = await self._t.call("GET", path, params={**params, "page": page, "limit": limit})
             if reply.status == 204 or not reply.body:
                 return
@@ -295,6 +327,15 @@ class StoreApi:
                 return
             previous = rows
             page += 1
+
+    def _check_page(self, page: int, path: str) -> None:
+        if page > self._max_pages:
+            raise TooManyPages(
+                f"the listing goes on past {self._max_pages} pages",
+                store_hash=self.store_hash,
+                method="GET",
+                path=path,
+            )
 
     def _decode(self, reply: Reply) -> Any:
         try:

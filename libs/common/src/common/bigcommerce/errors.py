@@ -78,6 +78,18 @@ class Unavailable(BigCommerceError):
         self.cause = cause
 
 
+class TimeBudgetExceeded(BigCommerceError):
+    """A unit of work (one order) took longer than its time budget, retries and waits included."""
+
+
+class ResponseTooLarge(BigCommerceError):
+    """A response body was larger than the client accepts (`ReadLimits.max_response_bytes`); not retried."""
+
+
+class TooManyPages(BigCommerceError):
+    """A listing went on for more pages than the client reads (`ReadLimits.max_pages`); not retried."""
+
+
 class OAuthExchangeError(BigCommerceError):
     """The login service refused to exchange an authorization code for a token."""
 

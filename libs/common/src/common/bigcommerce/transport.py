@@ -17,6 +17,7 @@ from common.bigcommerce.errors import (
     MissingScope,
     NotFound,
     ReauthorizationRequired,
+    ResponseTooLarge,
     Unavailable,
     parse_error_body,
 )
@@ -29,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 Params = Mapping[str, str | int]
+BeforeRequest = Callable[[], Awaitable[None]]
 
 _INVALID_STATUSES = frozenset({400, 409, 413, 415, 422})
 
@@ -71,6 +73,8 @@ class StoreTransport:
         limiter: RateLimiter,
         timeout: aiohttp.ClientTimeout,
         plan: str | None,
+        before_request: BeforeRequest | None = None,
+        max_response_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.store_hash = store_hash
         self._session = session
@@ -81,6 +85,8 @@ class StoreTransport:
         self._limiter = limiter
         self._timeout = timeout
         self._plan = plan
+        self._before_request = before_request
+        self._max_response_bytes = max_response_bytes
 
     def __repr__(self) -> str:
         return f"StoreTransport(store_hash={self.store_hash!r})"  # never the token
@@ -181,6 +187,13 @@ class StoreTransport:
         rate_limited = 0
         while True:
             await self._limiter.acquire()
+            if self._before_request is not None:
+                try:
+                    # last, right before the send: nothing may wait between this check and the request
+                    await self._before_request()
+                except BaseException:
+                    self._limiter.release()
+                    raise
             recorded = False
             try:
                 async with self._session.request(
@@ -197,7 +210,7 @@ class StoreTransport:
                     self._limiter.record(response.status, response.headers)
                     recorded = True
                     status = response.status
-                    payload = await response.read()
+                    payload = await self._read_bounded(response, method, path)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 count_request(plan=self._plan, method=method, status=None)
                 # never repr(): aiohttp's holds the request headers, X-Auth-Token among them
@@ -221,6 +234,30 @@ class StoreTransport:
                     status=429,
                     attempts=rate_limited,
                 )
+
+    async def _read_bounded(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        """The body, refused past `max_response_bytes` (counted after decompression) before it is all read."""
+        limit = self._max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            raise self._too_large(method, path, response.status, declared)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(method, path, response.status, size)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, method: str, path: str, status: int, size: int) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"response larger than {self._max_response_bytes} bytes (at least {size})",
+            store_hash=self.store_hash,
+            method=method,
+            path=path,
+            status=status,
+        )
 
     def _failure(self, method: str, path: str, status: int, payload: bytes) -> Exception:
         message, details = parse_error_body(payload)

@@ -34,16 +34,33 @@ class Channel(BaseModel):
     last_download_at: datetime | None
     next_download_at: datetime | None
     last_writeback_at: datetime | None
+    # the channel's own trouble (a refused token), then each direction's last error
     last_error: str | None
+    last_download_error: str | None
+    last_writeback_error: str | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def sync_error(self) -> str | None:
+        """Every current problem of the channel in one line (CONTRACT §4's `last_error`), None when healthy.
+
+        A clean poll clears only the download error and a clean flush only the write-back error,
+        so neither hides the other.
+        """
+        parts = [
+            self.last_error,
+            self.last_download_error and f"Download: {self.last_download_error}",
+            self.last_writeback_error and f"Write-back: {self.last_writeback_error}",
+        ]
+        return "; ".join(p for p in parts if p) or None
 
 
 CHANNEL_COLUMNS = """
     id, store_hash, status, store_name, trading_name, country, username,
     mark_orders_as_despatched, order_status_ids, despatched_order_status, scope,
     weight_units, plan_name, last_download_at, next_download_at, last_writeback_at,
-    last_error, created_at, updated_at
+    last_error, last_download_error, last_writeback_error, created_at, updated_at
 """
 
 SELECT_CHANNEL = f"SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"

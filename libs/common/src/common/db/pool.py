@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
+from common.db.errors import SERVER_ERRORS, DatabaseUnavailableError
 from common.db.migrate import require_current_schema
 from common.errors import MigrationError
 
@@ -21,12 +23,30 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg's connect, with a refusal by the server (failover, restart, too many) as a server error.
+
+    PostgreSQL refuses a connection with an ordinary SQLSTATE ("not currently accepting connections"
+    is 55000), which would otherwise look like a bug to every retry loop. A database that does not
+    exist stays what it is: that is a deployment mistake, not a failover.
+    """
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except asyncpg.InvalidCatalogNameError:
+        raise
+    except asyncpg.PostgresError as error:
+        raise DatabaseUnavailableError(
+            f"PostgreSQL refused the connection ({error.sqlstate}): {error}"
+        ) from error
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """Open a pool; fails fast when PostgreSQL is unreachable."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        connect=connect,
         init=_init_connection,
         command_timeout=30,
         server_settings={"application_name": "bigcommerce-connector", "timezone": "UTC"},
@@ -57,5 +77,5 @@ async def ping(pool: asyncpg.Pool) -> bool:
     """True when the database answers `SELECT 1`."""
     try:
         return bool(await pool.fetchval("SELECT 1", timeout=2))
-    except (OSError, asyncpg.PostgresError, TimeoutError):
+    except (*SERVER_ERRORS, asyncpg.PostgresError):
         return False

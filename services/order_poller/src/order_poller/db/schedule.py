@@ -9,13 +9,6 @@ import asyncpg
 from common.redaction import redact_optional
 from pydantic import BaseModel, ConfigDict
 
-# What a failed statement can raise: the caller logs it and tries again on its next round.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
-
 
 class ClaimedChannel(BaseModel):
     """A channel this replica now holds the poll lease of, read in the same statement as the claim."""
@@ -120,7 +113,7 @@ UPDATE channels
        next_download_at = CASE WHEN next_download_at IS DISTINCT FROM $3 THEN next_download_at
                                ELSE $4 END,
        last_download_at = COALESCE($5, last_download_at),
-       last_error = CASE WHEN $7 THEN $6 ELSE last_error END,
+       last_download_error = CASE WHEN $7 THEN $6 ELSE last_download_error END,
        updated_at = now()
  WHERE id = $1 AND poll_lease_owner = $2
 """
@@ -133,7 +126,7 @@ async def finish_poll(
     owner: str,
     next_download_at: datetime | None,
     downloaded_at: datetime | None,
-    last_error: str | None,
+    download_error: str | None,
     write_error: bool = True,
 ) -> bool:
     """Release the lease and record the poll's health; False when the lease was no longer ours."""
@@ -144,7 +137,7 @@ async def finish_poll(
         channel.next_download_at,
         next_download_at,
         downloaded_at,
-        redact_optional(last_error),
+        redact_optional(download_error),
         write_error,
     )
     return result.endswith(" 1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,11 +11,9 @@ from typing import Any, Literal
 
 import asyncpg
 from common.db.despatches import DespatchItem
-from common.redaction import redact_optional, redact_text
+from common.redaction import redact_optional
+from common.db.leases import lease_is_held
 from pydantic import BaseModel, ConfigDict
-
-WRITEBACK_ERROR_PREFIX = "Write-back: "
-"""channels.last_error set by the writer starts with this, so the writer clears only its own errors."""
 
 
 class FlushChannel(BaseModel):
@@ -80,15 +79,29 @@ async def load_due_despatches(
     return [DueDespatch.model_validate(dict(r)) for r in records]
 
 
-MARK_POSTING = """
-UPDATE despatches SET state = 'posting', request = $2, updated_at = now()
- WHERE id = $1 AND state IN ('pending', 'posting')
+# Fenced: only while the flush's lease still holds, in the same statement (common.leases).
+MARK_POSTING = f"""
+UPDATE despatches d SET state = 'posting', request = r.request::jsonb, updated_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS r(id, request)
+ WHERE d.id = r.id AND d.state IN ('pending', 'posting') AND {lease_is_held(3, 4)}
 """
 
 
-async def mark_posting(conn: asyncpg.Connection, requests: Mapping[int, list[dict[str, Any]]]) -> None:
-    """Record the exact requests about to be sent, before sending them (the crash-safety marker)."""
-    await conn.executemany(MARK_POSTING, [(despatch_id, body) for despatch_id, body in requests.items()])
+async def mark_posting(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    requests: Mapping[int, list[dict[str, Any]]],
+    *,
+    fence: tuple[int, datetime | None],
+) -> bool:
+    """Record the exact requests about to be sent, before sending them (the crash-safety marker).
+
+    False, with nothing recorded, when the lease of `fence` no longer holds: then nothing may be sent.
+    """
+    token, now = fence
+    # JSON text per row: a list of bodies would otherwise read as one more array dimension
+    bodies = [json.dumps(body) for body in requests.values()]
+    result: str = await conn.execute(MARK_POSTING, list(requests), bodies, token, now)
+    return int(result.rsplit(" ", 1)[-1]) == len(requests)
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,7 @@ class Settlement:
     next_attempt_at: datetime | None = None
 
 
-SETTLE = """
+SETTLE = f"""
 UPDATE despatches d
    SET state = s.state,
        reason = s.reason,
@@ -118,22 +131,35 @@ UPDATE despatches d
        updated_at = now()
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
        AS s(id, state, reason, shipment_ids, next_attempt_at)
- WHERE d.id = s.id AND d.state IN ('pending', 'posting')
+ WHERE d.id = s.id AND d.state IN ('pending', 'posting') AND {lease_is_held(6, 7)}
 """
 
 
-async def settle(conn: asyncpg.Connection, settlements: Sequence[Settlement]) -> None:
-    """Record attempt outcomes in one statement; only despatches still to be written move."""
+async def settle(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    settlements: Sequence[Settlement],
+    *,
+    fence: tuple[int, datetime | None],
+) -> int:
+    """Record attempt outcomes in one statement; only despatches still to be written move.
+
+    Fenced like `mark_posting`: a flush that lost its lease records nothing (what it sent stays
+    'posting' and the next holder reconciles it). Returns how many despatches moved.
+    """
     if not settlements:
-        return
-    await conn.execute(
+        return 0
+    token, now = fence
+    result: str = await conn.execute(
         SETTLE,
         [s.despatch_id for s in settlements],
         [s.state for s in settlements],
         [redact_optional(s.reason) for s in settlements],
         ["{" + ",".join(str(i) for i in s.shipment_ids) + "}" for s in settlements],
         [s.next_attempt_at for s in settlements],
+        token,
+        now,
     )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 SWEEP_TOGGLED_OFF = """
@@ -159,10 +185,7 @@ async def sweep_toggled_off(conn: asyncpg.Connection | asyncpg.Pool) -> int:
 RECORD_HEALTH = """
 UPDATE channels
    SET last_writeback_at = CASE WHEN $2 THEN now() ELSE last_writeback_at END,
-       last_error = CASE
-           WHEN $3::text IS NOT NULL THEN $3::text
-           WHEN last_error LIKE $4 || '%' THEN NULL
-           ELSE last_error END,
+       last_writeback_error = $3,
        updated_at = now()
  WHERE id = $1
 """
@@ -172,5 +195,4 @@ async def record_writeback_health(
     conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, completed: bool, error: str | None
 ) -> None:
     """Sync health after a store flush: when it last completed, and its error (cleared once it works)."""
-    message = None if error is None else WRITEBACK_ERROR_PREFIX + redact_text(error)
-    await conn.execute(RECORD_HEALTH, channel_id, completed, message, WRITEBACK_ERROR_PREFIX)
+    await conn.execute(RECORD_HEALTH, channel_id, completed, redact_optional(error))

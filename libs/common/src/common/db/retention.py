@@ -1,0 +1,49 @@
+"""Deleting what is kept no longer, in small batches, each a short statement of its own."""
+
+from __future__ import annotations
+
+import asyncpg
+
+# Each statement deletes at most $2 rows older than $1 days and returns how many it deleted.
+# Rows are picked in primary-key order (old rows come first), so a batch finds them quickly without
+# an index the hot path (publishing, ingest) would pay for.
+PURGE_PUBLISHED_OUTBOX = """
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox
+     WHERE published_at < now() - make_interval(days => $1)
+     ORDER BY id LIMIT $2)
+"""
+PURGE_FINISHED_DESPATCHES = """
+DELETE FROM despatches WHERE id IN (
+    SELECT id FROM despatches
+     WHERE state IN ('written', 'failed', 'not_written') AND updated_at < now() - make_interval(days => $1)
+     ORDER BY id LIMIT $2)
+"""
+PURGE_DOWNLOADED_ORDERS = """
+DELETE FROM downloaded_orders WHERE ctid IN (
+    SELECT ctid FROM downloaded_orders WHERE downloaded_at < now() - make_interval(days => $1) LIMIT $2)
+"""
+PURGE_SKIPPED_ORDERS = """
+DELETE FROM skipped_orders WHERE ctid IN (
+    SELECT ctid FROM skipped_orders WHERE last_seen_at < now() - make_interval(days => $1) LIMIT $2)
+"""
+
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+
+async def purge_batch(
+    conn: asyncpg.Connection, statement: str, *, older_than_days: int, batch_size: int
+) -> int:
+    """Run one purge statement; returns how many rows it deleted."""
+    result: str = await conn.execute(statement, older_than_days, batch_size)
+    return int(result.rsplit(" ", 1)[-1])
+
+
+async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
+    """Take a session advisory lock if free: the replica that gets it does the job, the others skip it."""
+    return bool(await conn.fetchval(TRY_LOCK, key))
+
+
+async def unlock(conn: asyncpg.Connection, key: int) -> None:
+    await conn.execute(UNLOCK, key)
