@@ -12,7 +12,7 @@ from common.crypto import TokenCipher, generate_key
 from common.db.channels import mark_reauthorization_required
 from order_poller.db.schedule import claim_due_channels, database_now
 from order_poller.guard import ChannelGuard, ChannelStoppedError
-from status_writer.db.leases import acquire_lease, renew_lease
+from status_writer.db.stores import channel_still_writable
 
 OLD, NEW = generate_key(), generate_key()
 
@@ -71,14 +71,12 @@ async def test_a_running_poll_survives_re_encryption_and_stops_on_a_new_grant(po
 
 async def test_a_running_flush_survives_re_encryption_and_stops_on_a_new_grant(pool: asyncpg.Pool) -> None:
     channel_id = await channel(pool)
-    now = await database_now(pool)
-    later = now + timedelta(seconds=300)
     await pool.execute("UPDATE channels SET mark_orders_as_despatched = true WHERE id = $1", channel_id)
-    assert await acquire_lease(pool, channel_id, "writer-1", now=now, expires_at=later)
+    assert await channel_still_writable(pool, channel_id, 1)
     await reencrypt(pool, channel_id)
-    assert await renew_lease(pool, channel_id, "writer-1", now=now, expires_at=later, grant_generation=1)
+    assert await channel_still_writable(pool, channel_id, 1)  # still the same grant
     await new_grant(pool, channel_id)
-    assert not await renew_lease(pool, channel_id, "writer-1", now=now, expires_at=later, grant_generation=1)
+    assert not await channel_still_writable(pool, channel_id, 1)
 
 
 async def test_a_401_flags_the_channel_only_for_the_grant_that_was_refused(pool: asyncpg.Pool) -> None:

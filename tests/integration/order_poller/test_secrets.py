@@ -30,7 +30,7 @@ async def test_malformed_http_is_described_by_type_and_status_only(
     assert fault.fired
     channel = await get_channel(pool, channel_id)
     assert channel is not None
-    stored = [channel.last_error or ""]
+    stored = [channel.last_download_error or ""]
     stored += [r["detail"] for r in await pool.fetch("SELECT detail FROM skipped_orders")]
     assert any("ClientResponseError (status 400)" in text for text in stored), stored
     for text in stored:

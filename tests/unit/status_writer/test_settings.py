@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from common.crypto import generate_key
 from pydantic import ValidationError
 from status_writer.settings import WriterSettings
 
 REQUIRED = {
     "bigcommerce_client_id": "id",
-    "bigcommerce_client_secret": "secret",
-    "token_encryption_keys": "k1",
+    "token_encryption_keys": generate_key(),
 }
 
 

@@ -60,7 +60,9 @@ class ChannelView(BaseModel):
     pending_despatches: int
     last_error: RedactedText = Field(description="Every current problem in one line; null when healthy.")
     last_download_error: RedactedText = Field(description="The last poll's error; null after a clean poll.")
-    last_writeback_error: RedactedText = Field(description="The last flush's error; null after a clean flush.")
+    last_writeback_error: RedactedText = Field(
+        description="The last flush's error; null after a clean flush."
+    )
 
     @classmethod
     def build(cls, channel: Channel, pending_despatches: int) -> ChannelView:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import asyncpg
 from common.db.despatches import DespatchItem
-from common.redaction import redact_optional
 from common.db.leases import lease_is_held
+from common.redaction import redact_optional
 from pydantic import BaseModel, ConfigDict
 
 
