@@ -28,7 +28,9 @@ async def test_malformed_http_is_described_by_type_and_status_only(
 
         assert fault.fired
         (row,) = await rig.despatches(channel_id)
-        last_error = await pool.fetchval("SELECT last_writeback_error FROM channels WHERE id = $1", channel_id)
+        last_error = await pool.fetchval(
+            "SELECT last_writeback_error FROM channels WHERE id = $1", channel_id
+        )
         for text in (row["reason"], last_error):
             assert "ClientResponseError (status 400)" in text
             assert "RequestInfo" not in text
