@@ -64,6 +64,9 @@ async def fault_rig(
             # an outage is waited out in short steps, so the suite does not wait long after it
             "SERVER_RETRY_INITIAL_SECONDS": "0.05",
             "SERVER_RETRY_MAX_SECONDS": "0.5",
+            # a despatch BigCommerce kept refusing is retried within seconds, not the production minute
+            "RETRY_BACKOFF_SECONDS": "0.5",
+            "RETRY_BACKOFF_MAX_SECONDS": "2",
             "LOG_FORMAT": "json",
         }
         channel = await amqp_connection.channel()

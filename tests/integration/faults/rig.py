@@ -216,7 +216,7 @@ class FaultRig:
             got = {r.body["order"]["order_id"] for r in self.tap.of("OrderDownloaded", store_hash=shop.hash)}
             return wanted <= got
 
-        await wait_until(all_arrived, f"OrderDownloaded for {len(wanted)} orders", timeout_s=60)
+        await wait_until(all_arrived, f"OrderDownloaded for {len(wanted)} orders", timeout_s=120)
         event_ids = collections.defaultdict(set)
         for received in self.tap.of("OrderDownloaded", store_hash=shop.hash):
             event_ids[received.body["order"]["order_id"]].add(received.body["event_id"])
@@ -233,7 +233,7 @@ class FaultRig:
                 if order.id in self.despatched
             )
 
-        await wait_until(all_written, "every despatch written", timeout_s=60)
+        await wait_until(all_written, "every despatch written", timeout_s=120)
         for order in shop.orders:
             if order.id in self.despatched:
                 assert len(order.shipments) == 1, f"order {order.id} has {len(order.shipments)} shipments"

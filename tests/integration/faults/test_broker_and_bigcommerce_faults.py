@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 from bigcommerce_sandbox.faults import Fault
 
 from tests.integration.e2e.rig import wait_until
 from tests.integration.faults.rig import FaultRig
 from tests.support.outages import close_broker_connections
+
+# whole services through an outage and back: more than the suite's default two minutes under load
+pytestmark = pytest.mark.timeout(300)
 
 SERVICE_CONNECTIONS = r"^(auth-gateway|order-poller|status-writer)@"
 

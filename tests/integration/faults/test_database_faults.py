@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.e2e.rig import wait_until
 from tests.integration.faults.rig import FaultRig
 from tests.support.outages import database_outage, terminate_backends
+
+# whole services through an outage and back: more than the suite's default two minutes under load
+pytestmark = pytest.mark.timeout(300)
 
 SERVICES = ("gateway", "poller", "writer")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import signal
 
 import asyncpg
+import pytest
 from bigcommerce_sandbox.faults import Fault
 
 from tests.integration.e2e.rig import wait_until
 from tests.integration.faults.rig import FaultRig
+
+# whole services through an outage and back: more than the suite's default two minutes under load
+pytestmark = pytest.mark.timeout(300)
 
 LEASE = {
     # short, so the takeover comes within seconds; the order budget stays under half of it
