@@ -59,9 +59,16 @@ class ChannelView(BaseModel):
     last_writeback_at: datetime | None
     pending_despatches: int
     last_error: RedactedText
+    reconnectable: bool = Field(
+        default=False,
+        description=(
+            "True for a channel disconnected by 'Disconnect Store': its grant was kept, so activate "
+            "reconnects it at once. False after an uninstall: the app must be installed again."
+        ),
+    )
 
     @classmethod
-    def build(cls, channel: Channel, pending_despatches: int) -> ChannelView:
+    def build(cls, channel: Channel, pending_despatches: int, *, reconnectable: bool = False) -> ChannelView:
         return cls(
             **channel.model_dump(
                 include={
@@ -82,6 +89,7 @@ class ChannelView(BaseModel):
                 }
             ),
             pending_despatches=pending_despatches,
+            reconnectable=reconnectable,
         )
 
 
