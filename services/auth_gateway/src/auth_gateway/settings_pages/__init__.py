@@ -9,16 +9,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from auth_gateway.settings_pages import confirmations, views
+from auth_gateway.settings_pages.failures import answered_with_a_page
 
 SETTINGS = "/channels/{channel_id}/settings"
+ROUTES = (
+    ("GET", SETTINGS, views.show),
+    ("POST", SETTINGS, views.submit),
+    ("POST", f"{SETTINGS}/retry", views.retry),
+    ("GET", f"{SETTINGS}/disconnect", confirmations.confirm_disconnect),
+    ("POST", f"{SETTINGS}/disconnect", confirmations.disconnect),
+    ("GET", f"{SETTINGS}/delete", confirmations.confirm_delete),
+    ("POST", f"{SETTINGS}/delete", confirmations.delete),
+    ("GET", f"{SETTINGS}/deleted", confirmations.deleted),
+)
 
 
 def add_settings_routes(app: web.Application) -> None:
-    app.router.add_get(SETTINGS, views.show)
-    app.router.add_post(SETTINGS, views.submit)
-    app.router.add_post(f"{SETTINGS}/retry", views.retry)
-    app.router.add_get(f"{SETTINGS}/disconnect", confirmations.confirm_disconnect)
-    app.router.add_post(f"{SETTINGS}/disconnect", confirmations.disconnect)
-    app.router.add_get(f"{SETTINGS}/delete", confirmations.confirm_delete)
-    app.router.add_post(f"{SETTINGS}/delete", confirmations.delete)
-    app.router.add_get(f"{SETTINGS}/deleted", confirmations.deleted)
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, answered_with_a_page(handler))
