@@ -3,6 +3,7 @@ never a change a valid form would not make; and a failure on our side is a page.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -37,7 +38,12 @@ async def test_hostile_forms_never_get_a_server_error(rig: GatewayRig) -> None:
     url = f"{rig.base_url}/channels/{channel_id}/settings"
     cases: list[tuple[str, dict[str, Any]]] = []
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     @given(path=st.sampled_from(POSTS), form=forms)
     def draw(path: str, form: dict[str, Any]) -> None:
         cases.append((path, form))

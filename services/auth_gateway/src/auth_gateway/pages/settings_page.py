@@ -144,11 +144,20 @@ def _disconnect(view: ChannelView, state: StateText) -> str:
     )
 
 
+def _add_a_new(model: SettingsPage) -> str:
+    """The guide's "Add a new": a BigCommerce store is added by installing the app in it."""
+    return (
+        f'<p class="table-actions"><a class="button secondary" href="{escape(model.control_panel_url)}" '
+        'target="_top">Add a new store</a></p>'
+    )
+
+
 def settings_page(model: SettingsPage) -> web.Response:
     view = model.view
     state = state_text(view)
     main = (
         _messages(model.flash)
+        + _add_a_new(model)
         + _channel_table(view, state)
         + _state_panel(model, state)
         + '<section aria-labelledby="settings-heading"><h2 id="settings-heading">Channel settings</h2>'
