@@ -152,18 +152,15 @@ async def activate(
     return await get_view(gateway, channel_id)
 
 
-async def disconnect(
-    gateway: Gateway, channel_id: uuid.UUID, *, reason: str = DISCONNECTED_HERE, remove_hooks: bool = True
-) -> ChannelView:
+async def disconnect(gateway: Gateway, channel_id: uuid.UUID) -> ChannelView:
     """ "Disconnect Store": stop the channel, keeping its grant; repeating it changes nothing."""
-    if remove_hooks:
-        # with the token still at hand, while it may still be used (only an active channel has hooks)
-        await delete_hooks(gateway, channel_id)
+    # with the token still at hand, while it may still be used (only an active channel has hooks)
+    await delete_hooks(gateway, channel_id)
     async with gateway.pool.acquire() as conn, conn.transaction():
         channel = await channel_writes.lock_channel(conn, channel_id)
         if channel is None:
             raise ChannelNotFoundError(str(channel_id))
-        changed = await disconnect_locked(conn, channel, reason, keep_grant=True)
+        changed = await disconnect_locked(conn, channel, DISCONNECTED_HERE, keep_grant=True)
     if changed:
         gateway.notify_outbox()
         log.info("channel_disconnected", channel_id=str(channel_id), store_hash=channel.store_hash)
