@@ -16,7 +16,7 @@ from typing import Any
 from bigcommerce_sandbox import AddressSpec, Fault, LineSpec, Order
 from playwright.async_api import Page, expect
 
-from tests.integration.e2e.actions import despatch, publish
+from tests.integration.e2e.actions import despatch, flush_count, publish, wait_for_flushes
 from tests.integration.e2e.rig import Rig, wait_until
 from tests.support.browser.accessibility import assert_accessible
 from tests.support.browser.gateway_pages import INSTALLED_LINK, REINSTALLED_LINK, InstalledPage, SettingsPage
@@ -196,6 +196,13 @@ async def test_the_merchants_guide_in_a_browser(rig: Rig, page: Page, steps: Ste
     await assert_accessible(page)
     await steps.shot(page, "settings-disconnected")
     await rig.tap.wait_for("ChannelDisconnected", store_hash=STORE)
+    # within seconds no request carries its token, though the grant is kept: the poller (every 1-2 s
+    # here) and the writer keep cycling for two more flushes without touching the store
+    flushes = await flush_count(rig)
+    await wait_for_flushes(rig, flushes + 1)  # a request already under way has finished
+    cutoff = len(sandbox.requests(STORE))
+    await wait_for_flushes(rig, flushes + 3)
+    assert sandbox.requests(STORE)[cutoff:] == []
     await marketplace.open()
     await expect(marketplace.action("Launch")).to_be_visible()  # still installed in BigCommerce
 
