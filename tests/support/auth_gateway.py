@@ -149,6 +149,7 @@ def gateway_settings(
         "public_base_url": base,
         "clickdrop_app_url": base,
         "settings_pages_enabled": True,
+        "bigcommerce_control_panel_url": f"{sandbox.login_url}/marketplace",
         "http_port": port,
         **overrides,
     }

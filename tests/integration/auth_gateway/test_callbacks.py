@@ -100,13 +100,20 @@ async def test_load_recreates_a_deleted_hook_with_the_stored_secret(rig: Gateway
     assert [h.headers[WEBHOOK_HEADER] for h in hooks] == [secret]
 
 
-async def test_load_of_disconnected_store_is_forbidden(rig: GatewayRig) -> None:
+async def test_load_of_an_uninstalled_store_opens_its_page_saying_to_install_again(rig: GatewayRig) -> None:
     store = rig.create_store()
-    await rig.active_channel(store.hash)
+    channel_id = await rig.active_channel(store.hash)
     payload = rig.sandbox.signed_payload(store.hash)
     await rig.sandbox.uninstall_and_notify(store.hash)
     response = await rig.callback("load", payload)
-    assert response.status == 403
+    assert response.status == 302
+    launch = URL(response.headers["Location"]).query["launch"]
+    async with rig.browser() as browser:
+        await rig.open_settings(browser, channel_id, launch)
+        async with browser.get(f"{rig.base_url}/channels/{channel_id}/settings") as page:
+            html = await page.text()
+    assert "install the app again in BigCommerce" in html
+    assert "Update and activate</button>" not in html  # it would be refused
 
 
 async def test_uninstall_twice_is_harmless(rig: GatewayRig) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auth_gateway.hooks import HOOK_SCOPE, WEBHOOK_HEADER
-from auth_gateway.pages import INSTALLED_LINK_TEXT
+from auth_gateway.pages.installed import INSTALLED_LINK_TEXT
 
 from tests.support.auth_gateway import GatewayRig
 

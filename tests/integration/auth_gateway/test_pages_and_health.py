@@ -19,76 +19,6 @@ async def _post(http: aiohttp.ClientSession, url: str, form: dict[str, str]) -> 
         return response.status, await response.text()
 
 
-async def test_settings_page_updates_and_activates(rig: GatewayRig) -> None:
-    store = rig.create_store(name="<script>alert(1)</script>")
-    channel_id = await rig.installed_channel(store.hash)
-    _, launch = await rig.launch(store.hash)
-    url = f"{rig.base_url}/channels/{channel_id}/settings"
-    async with rig.browser() as browser:
-        csrf = await rig.open_settings(browser, channel_id, launch)
-        status, html = await _page(browser, url)
-        assert status == 200
-        assert "<script>" not in html
-        assert "&lt;script&gt;" in html
-        for label in (
-            "Trading name *",
-            "Store name *",
-            "Mark orders as despatched",
-            "Update and activate",
-            "Update",
-            "Delete",
-            "Disconnect Store",
-            "Connection expires",
-        ):
-            assert label in html
-        form = {
-            "csrf_token": csrf,
-            "trading_name": "Your Company",
-            "store_name": "BigCommerce",
-            "action": "activate",
-        }
-
-        assert (await _post(browser, url, {**form, "trading_name": ""}))[0] == 422
-        status, html = await _post(browser, url, {**form, "trading_name": "Your\x00Company"})
-        assert status == 422
-        assert "Trading name" in html
-        assert (await rig.channel_row(store.hash))["status"] == "pending"  # type: ignore[index]
-
-        status, html = await _post(browser, url, form)
-        assert status == 200
-        assert "Your channel is active" in html
-        row = await rig.channel_row(store.hash)
-        assert row is not None
-        # the checkbox was not sent: unticked
-        assert (row["status"], row["trading_name"], row["mark_orders_as_despatched"]) == (
-            "active",
-            "Your Company",
-            False,
-        )
-
-        # an active channel keeps its required names: the form's change is refused as a whole
-        update = {**form, "action": "update", "trading_name": "", "mark_orders_as_despatched": "on"}
-        status, html = await _post(browser, url, update)
-        assert status == 422
-        assert "required while the channel is active" in html
-        row = await rig.channel_row(store.hash)
-        assert row is not None
-        assert (row["trading_name"], row["mark_orders_as_despatched"]) == ("Your Company", False)
-
-        status, html = await _post(browser, url, {**form, "action": "disconnect"})
-        assert status == 200
-        assert "Store disconnected" in html
-        assert "Disconnect Store" not in html  # nothing left to disconnect
-        row = await rig.channel_row(store.hash)
-        assert row is not None
-        assert (row["status"], row["access_token_encrypted"]) == ("disconnected", None)
-
-        assert (await _post(browser, url, {**form, "action": "delete"}))[0] == 200
-        assert await rig.channel_row(store.hash) is None
-        assert (await _page(browser, url))[0] in (403, 404)
-        assert (await _page(browser, f"{rig.base_url}/channels/not-a-uuid/settings"))[0] == 404
-
-
 async def test_without_a_launch_the_pages_do_not_open(rig: GatewayRig) -> None:
     store = rig.create_store()
     channel_id = await rig.installed_channel(store.hash)
@@ -102,6 +32,10 @@ async def test_without_a_launch_the_pages_do_not_open(rig: GatewayRig) -> None:
         form = {"trading_name": "Taken over", "store_name": "x", "action": "activate"}
         assert (await _post(browser, url, form))[0] == 403
         assert (await _post(browser, url, {**form, "action": "delete"}))[0] == 403
+        for action in ("delete", "disconnect", "retry"):
+            assert (await _post(browser, f"{url}/{action}", {"order_id": "1"}))[0] == 403
+        for confirmation in ("delete", "disconnect"):
+            assert (await _page(browser, f"{url}/{confirmation}"))[0] == 403
     assert await rig.channel_row(store.hash) == before
 
 

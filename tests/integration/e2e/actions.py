@@ -14,6 +14,8 @@ from yarl import URL
 from tests.integration.e2e.rig import Rig, wait_until
 
 LINK_TEXT = "Check your settings and activate your new channel on the channel settings page"
+# a channel that is active after the install (it was activated before) has nothing left to activate
+REINSTALLED_LINK_TEXT = "Check your settings on the channel settings page"
 DESPATCHED_KEY = "order.despatched.bigcommerce"
 
 
@@ -56,7 +58,7 @@ async def publish(rig: Rig, body: bytes, message_id: str) -> None:
         await channel.close()
 
 
-async def install(rig: Rig, store_hash: str) -> dict[str, Any]:
+async def install(rig: Rig, store_hash: str, *, link_text: str = LINK_TEXT) -> dict[str, Any]:
     """The merchant's install in the marketplace; returns the new channel from the internal API."""
     sandbox_url = rig.sandbox.base_url
     async with rig.http.get(f"{sandbox_url}/marketplace", params={"store": store_hash}) as response:
@@ -76,7 +78,7 @@ async def install(rig: Rig, store_hash: str) -> dict[str, Any]:
         assert response.status == 200, await response.text()
         page = await response.text()
     assert "<title>App installed</title>" in page
-    link = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(LINK_TEXT)}</a>', page.replace("&#x27;", "'"))
+    link = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(link_text)}</a>', page.replace("&#x27;", "'"))
     assert link is not None, page
 
     status, channels = await rig.api("GET", "/api/v1/channels")

@@ -84,6 +84,7 @@ async def rig(
         assert not set(env) - CONTRACT_VARIABLES, "only CONTRACT §2 variables"
         # the demo's stand-in settings pages, on as `make run` turns them on (the browser walk uses them)
         env["SETTINGS_PAGES_ENABLED"] = "true"
+        env["BIGCOMMERCE_CONTROL_PANEL_URL"] = sandbox.marketplace_url
         services = Services(
             gateway=Service("auth-gateway", gateway_port, tmp_path / "auth-gateway.log"),
             poller=Service("order-poller", free_port(), tmp_path / "order-poller.log"),

@@ -12,8 +12,8 @@ from aio_pika.abc import AbstractQueue
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec
 from bigcommerce_sandbox.generator import generate_orders
 from bigcommerce_sandbox.models import Address, Order
+from common.db.order_counts import order_counts
 from common.outbox import OutboxRelay
-from order_poller.db.orders import order_counts
 
 from tests.support.order_poller import (
     Rig,

@@ -8,8 +8,9 @@ import asyncpg
 from aio_pika.abc import AbstractQueue
 from bigcommerce_sandbox.faults import Fault
 from common.db.channels import get_channel
+from common.db.order_counts import order_counts
 from common.outbox import OutboxRelay
-from order_poller.db.orders import order_counts, skipped_orders
+from order_poller.db.orders import skipped_orders
 from order_poller.db.schedule import claim_due_channels
 
 from tests.support.order_poller import Rig, add_channel, downloaded_ids, probe_is_empty, received_events

@@ -47,6 +47,8 @@ def demo_environment(sandbox_port: int, gateway_url: str) -> dict[str, str]:
         "BIGCOMMERCE_CLIENT_SECRET": DEFAULT_APP.client_secret,
         "BIGCOMMERCE_API_URL": sandbox_url,
         "BIGCOMMERCE_LOGIN_URL": sandbox_url,
+        # the settings pages' way back to "BigCommerce": the sandbox store's marketplace page
+        "BIGCOMMERCE_CONTROL_PANEL_URL": f"{sandbox_url}/marketplace",
         "TOKEN_ENCRYPTION_KEYS": demo_token_key(),
         "INTERNAL_API_TOKENS": DEMO_INTERNAL_TOKEN,
         # a demo wants to show the flow in minutes, not the production half hour

@@ -26,8 +26,9 @@ from auth_gateway.api.routes import routes as api_routes
 from auth_gateway.callbacks import add_callback_routes
 from auth_gateway.context import GATEWAY_KEY, Gateway
 from auth_gateway.hooks import run_hook_checks
+from auth_gateway.pages.layout import add_asset_routes
 from auth_gateway.settings import GatewaySettings
-from auth_gateway.settings_views import add_settings_routes
+from auth_gateway.settings_pages import add_settings_routes
 from auth_gateway.webhooks import add_webhook_routes
 
 log = structlog.get_logger(__name__)
@@ -126,6 +127,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     add_health_routes(app, health)
     app.cleanup_ctx.extend([_pool_ctx, _http_ctx, _amqp_ctx, _gateway_ctx])
     app.on_shutdown.append(_not_ready)
+    add_asset_routes(app)
     add_callback_routes(app)
     add_webhook_routes(app)
     app.router.add_routes(api_routes)

@@ -23,11 +23,17 @@ from auth_gateway.hooks import register_hook
 from auth_gateway.install import InstallError, install
 from auth_gateway.jwt_verify import SignedPayload, SignedPayloadError, verify_signed_payload
 from auth_gateway.launch import issue_launch
-from auth_gateway.pages import error_page, installed_page
+from auth_gateway.pages.errors import error_page
+from auth_gateway.pages.installed import installed_page
 
 log = structlog.get_logger(__name__)
 
-REINSTALL = "Install the Click & Drop app again from your BigCommerce control panel to reconnect this store."
+# Launch of a store without a channel (deleted in Click & Drop): the app is installed in BigCommerce,
+# so a new install has to start with an uninstall.
+REINSTALL = (
+    "To connect it, uninstall the Click & Drop app from the Apps menu of your BigCommerce control panel, "
+    "then install it again."
+)
 
 
 async def auth(request: web.Request) -> web.Response:
@@ -44,7 +50,8 @@ async def auth(request: web.Request) -> web.Response:
     except InstallError as error:
         return error_page(error.status, error.title, error.message)
     # the install itself proved the user: the link carries a launch token for them
-    return installed_page(gateway.settings.channel_settings_url(installed.channel_id, installed.launch_token))
+    settings_url = gateway.settings.channel_settings_url(installed.channel_id, installed.launch_token)
+    return installed_page(settings_url, installed.status)
 
 
 def _verified(request: web.Request) -> SignedPayload | web.Response:
@@ -84,10 +91,8 @@ async def load(request: web.Request) -> web.StreamResponse:
             return error_page(
                 403, "Store not connected", f"This store is not connected to Click & Drop. {REINSTALL}"
             )
-        if channel.status == "disconnected":
-            return error_page(
-                403, "Store disconnected", f"This store was disconnected from Click & Drop. {REINSTALL}"
-            )
+        # A disconnected channel opens too: its page says how to reconnect it ("Update and
+        # activate" after "Disconnect Store", which leaves the app installed in BigCommerce).
         user = _launch_user(payload)
         if user.user_id is not None:
             await upsert_user(
@@ -134,7 +139,7 @@ async def uninstall(request: web.Request) -> web.Response:
                 "uninstall_older_than_install", channel_id=str(channel.id), store_hash=channel.store_hash
             )
             return web.Response(status=204)
-        changed = await operations.disconnect_locked(conn, channel, operations.UNINSTALLED)
+        changed = await operations.disconnect_locked(conn, channel, operations.UNINSTALLED, keep_grant=False)
     if changed:
         gateway.notify_outbox()
     log.info("app_uninstalled", channel_id=str(channel.id), store_hash=channel.store_hash, changed=changed)

@@ -103,9 +103,13 @@ async def _webhook_secret(gateway: Gateway, channel_id: uuid.UUID, encrypted: by
 
 
 async def delete_hooks(gateway: Gateway, channel_id: uuid.UUID) -> None:
-    """Remove our hooks before the token is erased (a disconnect initiated in Click & Drop)."""
+    """Remove our hooks as a disconnect initiated in Click & Drop begins.
+
+    Only an active channel has hooks and a token that may be used: a disconnected channel's kept
+    token and a refused one are never sent.
+    """
     creds = await get_hook_credentials(gateway.pool, channel_id)
-    if creds is None or creds.access_token_encrypted is None:
+    if creds is None or creds.status != "active" or creds.access_token_encrypted is None:
         return
     try:
         token = gateway.cipher.decrypt(creds.access_token_encrypted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from common.db.channels import ChannelStatus
-from common.events import ChannelConnected, ChannelEvent
+from common.events import ChannelActivated, ChannelConnected, ChannelEvent
 
 CONNECTED_STATUSES: frozenset[ChannelStatus] = frozenset({"pending", "active", "reauthorization_required"})
 
@@ -38,6 +38,33 @@ def event_after_grant(
     return None
 
 
-def can_activate(status: ChannelStatus) -> bool:
-    """Only a channel holding a usable grant can be activated."""
+def can_activate(status: ChannelStatus, *, holds_grant: bool) -> bool:
+    """Only a channel holding a usable grant can be activated.
+
+    A channel disconnected by "Disconnect Store" kept its grant (the app is still installed in
+    BigCommerce), so activating it reconnects it at once (CONTRACT §5). After an uninstall the grant
+    is gone, and a refused token (`reauthorization_required`) is no grant: those need BigCommerce.
+    """
+    if status == "disconnected":
+        return holds_grant
     return status in ("pending", "active")
+
+
+def events_after_activation(
+    channel_id: uuid.UUID, store_hash: str, before: ChannelStatus
+) -> list[ChannelEvent]:
+    """What "Update and activate" publishes: nothing for an active channel; ChannelActivated for a
+    pending one; for one reconnected after "Disconnect Store", ChannelConnected (it is connected again)
+    then ChannelActivated (the merchant activated it)."""
+    activated = ChannelActivated(channel_id=channel_id, store_hash=store_hash, status="active")
+    if before == "active":
+        return []
+    if before == "disconnected":
+        return [ChannelConnected(channel_id=channel_id, store_hash=store_hash, status="active"), activated]
+    return [activated]
+
+
+def keeps_grant_on_disconnect(status: ChannelStatus) -> bool:
+    """ "Disconnect Store" keeps a working grant for "Update and activate"; a token BigCommerce
+    already refused is erased, since nothing may be requested with it until the app is installed again."""
+    return status != "reauthorization_required"

@@ -63,9 +63,16 @@ class ChannelView(BaseModel):
     last_writeback_error: RedactedText = Field(
         description="The last flush's error; null after a clean flush."
     )
+    reconnectable: bool = Field(
+        default=False,
+        description=(
+            "True for a channel disconnected by 'Disconnect Store': its grant was kept, so activate "
+            "reconnects it at once. False after an uninstall: the app must be installed again."
+        ),
+    )
 
     @classmethod
-    def build(cls, channel: Channel, pending_despatches: int) -> ChannelView:
+    def build(cls, channel: Channel, pending_despatches: int, *, reconnectable: bool = False) -> ChannelView:
         return cls(
             **channel.model_dump(
                 include={
@@ -88,6 +95,7 @@ class ChannelView(BaseModel):
             ),
             pending_despatches=pending_despatches,
             last_error=channel.sync_error,
+            reconnectable=reconnectable,
         )
 
 

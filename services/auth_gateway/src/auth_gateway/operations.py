@@ -8,13 +8,18 @@ import asyncpg
 import structlog
 from common.db.channels import Channel, ChannelStatus, get_channel, request_download
 from common.db.despatches import count_pending_by_channel, count_pending_despatches
-from common.events import ChannelActivated, ChannelDisconnected
+from common.events import ChannelDisconnected
 from common.outbox import enqueue
 
 from auth_gateway.context import Gateway, GatewayError
 from auth_gateway.db import channel_writes
 from auth_gateway.hooks import delete_hooks, register_hook
-from auth_gateway.lifecycle import CONNECTED_STATUSES, can_activate
+from auth_gateway.lifecycle import (
+    CONNECTED_STATUSES,
+    can_activate,
+    events_after_activation,
+    keeps_grant_on_disconnect,
+)
 from auth_gateway.models import ChannelSettings, ChannelView
 
 log = structlog.get_logger(__name__)
@@ -22,7 +27,16 @@ log = structlog.get_logger(__name__)
 # The guide's required fields (marked *): activation needs them, an active channel keeps them.
 REQUIRED_NAMES = ("trading_name", "store_name")
 UNINSTALLED = "The app was uninstalled in BigCommerce; install it again to reconnect."
-DISCONNECTED_HERE = "Disconnected in Click & Drop; install the app again in BigCommerce to reconnect."
+DISCONNECTED_HERE = "Disconnected in Click & Drop (Disconnect Store); Update and activate reconnects it."
+# Why activation is refused, by status (CONTRACT §4: after an uninstall, 409 saying to install again).
+INSTALL_AGAIN = (
+    "the app was uninstalled in BigCommerce, so Click & Drop holds no access to the store: "
+    "install the app again from the BigCommerce marketplace to reconnect"
+)
+REOPEN_APP = (
+    "BigCommerce no longer accepts this channel's access: open the Click & Drop app again from the "
+    "Apps menu of the BigCommerce control panel (or install it again) to reconnect"
+)
 
 
 class ChannelNotFoundError(GatewayError):
@@ -47,15 +61,20 @@ class ChannelStateError(GatewayError):
 
 
 async def to_view(conn: asyncpg.Connection | asyncpg.Pool, channel: Channel) -> ChannelView:
-    return ChannelView.build(channel, await count_pending_despatches(conn, channel.id))
+    reconnectable = channel.status == "disconnected" and await channel_writes.holds_grant(conn, channel.id)
+    return ChannelView.build(
+        channel, await count_pending_despatches(conn, channel.id), reconnectable=reconnectable
+    )
 
 
 async def list_views(gateway: Gateway, status: ChannelStatus | None = None) -> list[ChannelView]:
     async with gateway.pool.acquire() as conn:
         channels = await channel_writes.list_channels(conn, status)
-        # one count query for the whole list, not one per channel
-        pending = await count_pending_by_channel(conn, [c.id for c in channels])
-    return [ChannelView.build(c, pending.get(c.id, 0)) for c in channels]
+        ids = [c.id for c in channels]
+        # one query each for the whole list, not one per channel
+        pending = await count_pending_by_channel(conn, ids)
+        reconnectable = await channel_writes.reconnectable_ids(conn, ids)
+    return [ChannelView.build(c, pending.get(c.id, 0), reconnectable=c.id in reconnectable) for c in channels]
 
 
 async def get_view(gateway: Gateway, channel_id: uuid.UUID) -> ChannelView:
@@ -89,6 +108,8 @@ async def activate(
 ) -> ChannelView:
     """ "Update and activate": apply `settings`, then start downloading and register the webhook.
 
+    On a channel disconnected by "Disconnect Store" (its grant kept) this reconnects it.
+
     Raises:
         ChannelStateError: a required name is empty, or the channel holds no usable grant.
     """
@@ -96,10 +117,10 @@ async def activate(
         channel = await channel_writes.lock_channel(conn, channel_id)
         if channel is None:
             raise ChannelNotFoundError(str(channel_id))
-        if not can_activate(channel.status):
+        holds_grant = await channel_writes.holds_grant(conn, channel_id)
+        if not can_activate(channel.status, holds_grant=holds_grant):
             raise ChannelStateError(
-                f"the channel is {channel.status.replace('_', ' ')}: install the app in "
-                "BigCommerce again before activating it"
+                REOPEN_APP if channel.status == "reauthorization_required" else INSTALL_AGAIN
             )
         change = settings.to_change() if settings else None
         names = {
@@ -116,41 +137,50 @@ async def activate(
         if change is not None:
             await channel_writes.update_settings(conn, channel_id, change)
         await channel_writes.mark_active(conn, channel_id)
-        if channel.status != "active":
-            await enqueue(
-                conn, ChannelActivated(channel_id=channel_id, store_hash=channel.store_hash, status="active")
-            )
+        for event in events_after_activation(channel_id, channel.store_hash, channel.status):
+            await enqueue(conn, event)
         # the first download starts now rather than at the next poll
         await request_download(conn, channel_id)
     gateway.notify_outbox()
-    log.info("channel_activated", channel_id=str(channel_id), store_hash=channel.store_hash)
+    log.info(
+        "channel_activated",
+        channel_id=str(channel_id),
+        store_hash=channel.store_hash,
+        previous_status=channel.status,
+    )
     await register_hook(gateway, channel_id)
     return await get_view(gateway, channel_id)
 
 
-async def disconnect(
-    gateway: Gateway, channel_id: uuid.UUID, *, reason: str = DISCONNECTED_HERE, remove_hooks: bool = True
-) -> ChannelView:
-    """Stop the channel and erase its token; repeating it changes nothing."""
-    if remove_hooks:
-        # with the token still at hand; after this the store cannot be called any more
-        await delete_hooks(gateway, channel_id)
+async def disconnect(gateway: Gateway, channel_id: uuid.UUID) -> ChannelView:
+    """ "Disconnect Store": stop the channel, keeping its grant; repeating it changes nothing."""
+    # with the token still at hand, while it may still be used (only an active channel has hooks)
+    await delete_hooks(gateway, channel_id)
     async with gateway.pool.acquire() as conn, conn.transaction():
         channel = await channel_writes.lock_channel(conn, channel_id)
         if channel is None:
             raise ChannelNotFoundError(str(channel_id))
-        changed = await disconnect_locked(conn, channel, reason)
+        changed = await disconnect_locked(conn, channel, DISCONNECTED_HERE, keep_grant=True)
     if changed:
         gateway.notify_outbox()
         log.info("channel_disconnected", channel_id=str(channel_id), store_hash=channel.store_hash)
     return await get_view(gateway, channel_id)
 
 
-async def disconnect_locked(conn: asyncpg.Connection, channel: Channel, reason: str) -> bool:
-    """Disconnect a channel locked in the caller's transaction; False when it was not connected."""
+async def disconnect_locked(
+    conn: asyncpg.Connection, channel: Channel, reason: str, *, keep_grant: bool
+) -> bool:
+    """Disconnect a channel locked in the caller's transaction; True when it was connected.
+
+    `keep_grant` is False for an uninstall (BigCommerce revoked the grant): the token is erased,
+    also from a channel that "Disconnect Store" had already disconnected.
+    """
     if channel.status not in CONNECTED_STATUSES:
+        if not keep_grant:
+            await channel_writes.erase_grant(conn, channel.id, reason)
         return False
-    await channel_writes.mark_disconnected(conn, channel.id, reason)
+    keep = keep_grant and keeps_grant_on_disconnect(channel.status)
+    await channel_writes.mark_disconnected(conn, channel.id, reason, keep_grant=keep)
     await enqueue(
         conn, ChannelDisconnected(channel_id=channel.id, store_hash=channel.store_hash, status="disconnected")
     )

@@ -34,10 +34,13 @@ async def start_session(gateway: Gateway, request: web.Request, launch: Launch) 
     """
     session_id = secrets.token_urlsafe(32)
     session = SettingsSession(
-        channel_id=launch.channel_id, user_id=launch.user_id, csrf_token=secrets.token_urlsafe(32)
+        session_sha256=secret_digest(session_id),
+        channel_id=launch.channel_id,
+        user_id=launch.user_id,
+        csrf_token=secrets.token_urlsafe(32),
     )
     ttl_s = gateway.settings.settings_session_seconds
-    await insert_session(gateway.pool, secret_digest(session_id), session, ttl_s)
+    await insert_session(gateway.pool, session, ttl_s)
     response = web.Response(status=303, headers={"Location": settings_path(launch.channel_id)})
     https = _https(gateway, request)
     response.set_cookie(

@@ -44,6 +44,12 @@ class GatewaySettings(BigCommerceSettings):
     # The demo's stand-in for Click & Drop's settings pages; on only when asked for (`make run`),
     # never inferred from the URLs, since a page that can disconnect a store must not appear by accident.
     settings_pages_enabled: bool = False
+    # Where the settings pages' "Go to your BigCommerce control panel" links lead. login.bigcommerce.com
+    # opens the signed-in merchant's control panel (its per-store address is not known before /v2/store
+    # is read); the demo points it at the sandbox's marketplace.
+    bigcommerce_control_panel_url: str = Field(
+        default="https://login.bigcommerce.com", pattern=r"^https?://[^\s]+$"
+    )
     # how long a settings page session started by a launch lasts (absolute, not sliding)
     settings_session_seconds: int = Field(default=3600, ge=60, le=86_400)
 

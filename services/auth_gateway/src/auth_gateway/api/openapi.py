@@ -54,7 +54,10 @@ def _problems(*statuses: int) -> dict[str, Any]:
     }
     more = {
         400: "malformed JSON",
-        409: "the channel's state forbids it (activate: a required name is empty, `errors` names it)",
+        409: (
+            "the channel's state forbids it (activate: a required name is empty, `errors` names it; "
+            "or the app was uninstalled: install it again; or BigCommerce refused the token: reopen the app)"
+        ),
         422: "a field is invalid; `errors` names it",
     }
     labels = {**base, **more}
@@ -165,7 +168,7 @@ def build_openapi() -> dict[str, Any]:
         },
         f"{ch}/activate": {
             "post": _op(
-                "Update (optional body) and activate",
+                "Update (optional body) and activate; reconnects a channel disconnected by 'Disconnect Store'",
                 (200, channel),
                 params=[_ID],
                 body="optional",
@@ -173,7 +176,12 @@ def build_openapi() -> dict[str, Any]:
             )
         },
         f"{ch}/disconnect": {
-            "post": _op("Disconnect the store; erases its token", (200, channel), params=[_ID])
+            "post": _op(
+                "Disconnect the store ('Disconnect Store'): deletes the app's hooks, keeps the grant "
+                "encrypted so that activate reconnects it",
+                (200, channel),
+                params=[_ID],
+            )
         },
         f"{ch}/sync": {"post": _op("Download orders now", (202, channel), params=[_ID], errors=(409,))},
         f"{ch}/despatches": {

@@ -86,7 +86,7 @@ async def update_settings(conn: asyncpg.Connection, channel_id: uuid.UUID, chang
 ACTIVATE = """
 UPDATE channels
    SET status = 'active', activated_at = COALESCE(activated_at, now()), last_error = NULL,
-       updated_at = now()
+       disconnected_at = NULL, updated_at = now()
  WHERE id = $1
 """
 
@@ -95,17 +95,56 @@ async def mark_active(conn: asyncpg.Connection, channel_id: uuid.UUID) -> None:
     await conn.execute(ACTIVATE, channel_id)
 
 
-# The token is erased, not kept "just in case": a disconnected channel must not be able to call.
+# Polls and flushes stop on the status (they re-read it before every request); the token goes only
+# when the grant is gone for good (an uninstall) or was refused. "Disconnect Store" keeps it,
+# encrypted, for "Update and activate" (CONTRACT §5).
 DISCONNECT = """
 UPDATE channels
-   SET status = 'disconnected', access_token_encrypted = NULL, disconnected_at = now(),
-       next_download_at = NULL, last_error = $2, updated_at = now()
+   SET status = 'disconnected',
+       access_token_encrypted = CASE WHEN $3 THEN access_token_encrypted END,
+       disconnected_at = now(), next_download_at = NULL, last_error = $2, updated_at = now()
  WHERE id = $1
 """
 
 
-async def mark_disconnected(conn: asyncpg.Connection, channel_id: uuid.UUID, reason: str | None) -> None:
-    await conn.execute(DISCONNECT, channel_id, reason)
+async def mark_disconnected(
+    conn: asyncpg.Connection, channel_id: uuid.UUID, reason: str | None, *, keep_grant: bool
+) -> None:
+    await conn.execute(DISCONNECT, channel_id, reason, keep_grant)
+
+
+# An uninstall after "Disconnect Store": BigCommerce revoked the grant that was kept.
+ERASE_GRANT = """
+UPDATE channels SET access_token_encrypted = NULL, last_error = $2, updated_at = now()
+ WHERE id = $1 AND access_token_encrypted IS NOT NULL
+"""
+
+
+async def erase_grant(conn: asyncpg.Connection, channel_id: uuid.UUID, reason: str) -> bool:
+    """Erase a disconnected channel's kept token; False when there was none."""
+    result: str = await conn.execute(ERASE_GRANT, channel_id, reason)
+    return result.endswith(" 1")
+
+
+HOLDS_GRANT = "SELECT access_token_encrypted IS NOT NULL FROM channels WHERE id = $1"
+
+
+async def holds_grant(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> bool:
+    """Whether the channel still holds a token (an uninstall erased it)."""
+    return bool(await conn.fetchval(HOLDS_GRANT, channel_id))
+
+
+RECONNECTABLE = """
+SELECT id FROM channels
+ WHERE id = ANY($1::uuid[]) AND status = 'disconnected' AND access_token_encrypted IS NOT NULL
+"""
+
+
+async def reconnectable_ids(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these channels "Disconnect Store" disconnected with their grant kept."""
+    return {r["id"] for r in await conn.fetch(RECONNECTABLE, channel_ids)}
 
 
 DELETE_CHANNEL = "DELETE FROM channels WHERE id = $1"
