@@ -36,6 +36,8 @@ def view(**fields: Any) -> ChannelView:
         "last_writeback_at": None,
         "pending_despatches": 0,
         "last_error": None,
+        "last_download_error": None,
+        "last_writeback_error": None,
         **fields,
     }
     return ChannelView(**values)
