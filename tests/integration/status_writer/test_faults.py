@@ -220,3 +220,23 @@ async def test_disconnected_channel_gets_no_request(pool: asyncpg.Pool) -> None:
         assert report.stores == 0
         assert rig.api_calls(store_hash) == []
         assert await count_pending_despatches(pool, channel_id) == 1
+
+
+async def test_a_despatch_made_while_disconnected_is_written_once_the_channel_reconnects(
+    pool: asyncpg.Pool,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        order = rig.order(store_hash)
+        # "Disconnect Store": the grant is kept, the channel is not served
+        await pool.execute("UPDATE channels SET status = 'disconnected' WHERE id = $1", channel_id)
+        await rig.record(despatch(channel_id, store_hash, order.id))  # ingested, not refused
+
+        assert (await rig.writer().flush_once()).stores == 0
+        assert rig.api_calls(store_hash) == []
+
+        await pool.execute("UPDATE channels SET status = 'active' WHERE id = $1", channel_id)  # reconnected
+        await rig.writer().flush_once()
+
+        assert len(order.shipments) == 1
+        assert await count_pending_despatches(pool, channel_id) == 0

@@ -111,8 +111,8 @@ def _check_channel(
     if channel.store_hash != event.store_hash:
         reason = f"channel {event.channel_id} does not own store {event.store_hash}"
         return "store_mismatch", Rejected(reason)
-    if channel.status == "disconnected":
-        return "disconnected", Rejected(f"channel {event.channel_id} is disconnected")
+    # A disconnected channel is kept, not refused: "Update and activate" or a reinstall brings the
+    # same channel back, and its despatches are written then (the flush serves active channels only).
     if not channel.mark_orders_as_despatched:
         return NewDespatch(event, "not_written", TOGGLED_OFF_REASON)
     return NewDespatch(event, "pending")
