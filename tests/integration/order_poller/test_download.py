@@ -13,6 +13,7 @@ from bigcommerce_sandbox.builders import AddressSpec, LineSpec
 from bigcommerce_sandbox.generator import generate_orders
 from bigcommerce_sandbox.models import Address, Order
 from common.db.order_counts import order_counts
+from common.order_memory import memory_from_row, remember
 from common.outbox import OutboxRelay
 
 from tests.support.order_poller import (
@@ -183,6 +184,14 @@ async def test_generated_store_publishes_exactly_the_eligible_orders_once_each(
     counts = await order_counts(pool, channel_id)
     assert counts.downloaded_orders == len(expected)
     assert counts.skipped_by_reason["no_physical_items"] == 1  # the pickup-only order
+    # what is remembered of each order is what was published, the address only as a digest
+    for event in events:
+        row = await pool.fetchrow(
+            "SELECT status_id, consignments AS c, consignments::text AS t FROM downloaded_orders WHERE order_id = $1",
+            event.order.order_id,
+        )
+        assert memory_from_row(row["status_id"], row["c"]) == remember(event.order)
+        assert event.order.consignments[0].address.street_1 not in row["t"]
     assert counts.skipped_by_reason["digital_order"] >= 2  # e-book and gift card only (and generated)
 
 

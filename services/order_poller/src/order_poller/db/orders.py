@@ -9,6 +9,7 @@ from datetime import datetime
 
 import asyncpg
 from common.events import OrderDownloaded
+from common.order_memory import remember
 from common.outbox import enqueue
 from common.redaction import redact_text
 from pydantic import BaseModel, ConfigDict
@@ -59,8 +60,9 @@ async def known_orders(
 
 
 INSERT_DOWNLOADED = """
-INSERT INTO downloaded_orders (store_hash, order_id, channel_id, event_id, date_modified)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO downloaded_orders (store_hash, order_id, channel_id, event_id, date_modified,
+                               status_id, consignments)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (store_hash, order_id) DO NOTHING
 RETURNING true
 """
@@ -74,6 +76,7 @@ async def record_download(pool: asyncpg.Pool, event: OrderDownloaded, *, was_ski
     the other inserts nothing and publishes nothing.
     """
     order = event.order
+    memory = remember(order)
     async with pool.acquire() as conn, conn.transaction():
         inserted = await conn.fetchval(
             INSERT_DOWNLOADED,
@@ -82,6 +85,8 @@ async def record_download(pool: asyncpg.Pool, event: OrderDownloaded, *, was_ski
             event.channel_id,
             event.event_id,
             order.date_modified,
+            memory.status_id,
+            memory.consignments_column(),
         )
         if not inserted:
             return False
