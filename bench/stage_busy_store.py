@@ -28,7 +28,7 @@ from common.db.despatches import record_despatches
 from common.db.pool import open_pool
 
 from bench.harness import BenchEnv, Figure, Row
-from bench.measure import STANDARD_QUOTA, STANDARD_WINDOW_S, busiest_window, window_share
+from bench.measure import STANDARD_QUOTA, STANDARD_WINDOW_S, busiest_window, quota_windows, window_share
 from bench.rig import (
     ServiceProcess,
     Store,
@@ -112,9 +112,10 @@ async def _orders_arrive(sandbox: Sandbox, store: Store) -> None:
 
 
 def _figures(times: list[float], window_s: float, flush_started: float, flush_ended: float) -> list[Row]:
-    busiest, _ = busiest_window(times, window_s)
+    busiest = max(quota_windows(times, window_s), default=0)
+    sliding, _ = busiest_window(times, window_s)
     outside = [at for at in times if at < flush_started or at > flush_ended]
-    quiet, _ = busiest_window(outside, window_s)
+    quiet = max(quota_windows(outside, window_s), default=0)
     share = window_share(busiest, STANDARD_QUOTA)
     flush_s = (flush_ended - flush_started) * SPEED_UP
     return [
@@ -125,9 +126,10 @@ def _figures(times: list[float], window_s: float, flush_started: float, flush_en
             met=share <= GOAL_SHARE,
             note=(
                 f"1,000 orders/day with webhooks, poller every 600-900 s, flush of {MORNING_ORDERS} despatches "
-                f"({flush_s / 60:.1f} min of day time); sliding 30 s window over the sandbox's request log, "
-                f"{SPEED_UP:.0f}x accelerated; outside the flush the busiest window used "
-                f"{window_share(quiet, STANDARD_QUOTA):.0%} ({quiet} req)"
+                f"({flush_s / 60:.1f} min of day time), {SPEED_UP:.0f}x accelerated; BigCommerce's windows "
+                "(each opens with the first request after the last ended) rebuilt from the sandbox's request "
+                f"log; outside the flush {window_share(quiet, STANDARD_QUOTA):.0%} ({quiet} req); any 30 s "
+                f"across two windows: {sliding} req"
             ),
         )
     ]
