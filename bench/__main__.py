@@ -24,12 +24,12 @@ Stage = Callable[[BenchEnv], Awaitable[Sequence[Row]]]
 HTTP_BASELINE = "baseline: aiohttp GET (local)"
 
 
-def discover_stages(selected: Sequence[str]) -> list[tuple[str, Stage]]:
-    """Every stage module, or those whose name contains one of `selected`."""
+def discover_stages(selected: Sequence[str]) -> list[str]:
+    """Every stage module's name, or those that contain one of `selected`."""
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("stage_"))
     if selected:
         names = [name for name in names if any(part in name for part in selected)]
-    return [(name, importlib.import_module(f"bench.{name}").run) for name in names]
+    return names
 
 
 async def same_request_baselines(env: BenchEnv, rows: list[Row]) -> list[Row]:
@@ -75,8 +75,9 @@ async def main(env: BenchEnv, selected: Sequence[str]) -> None:
     rows: list[Row] = []
     for baseline in BASELINES:
         rows.append(await baseline(env))
-    for name, stage in discover_stages(selected):
+    for name in discover_stages(selected):
         try:
+            stage: Stage = importlib.import_module(f"bench.{name}").run
             rows.extend(await stage(env))
         except Exception as error:  # noqa: BLE001 - one broken stage must not hide the others
             rows.append(StageResult(f"{name}: FAILED", 0, 1.0, note=f"{type(error).__name__}: {error}"))
