@@ -47,24 +47,6 @@ def busiest_window(timestamps: Iterable[float], window_s: float) -> tuple[int, f
     return best, start
 
 
-def quota_windows(timestamps: Iterable[float], window_s: float) -> list[int]:
-    """Requests in each of the store's rate-limit windows, as BigCommerce counts them.
-
-    A window opens with the first request after the previous window ended and lasts `window_s`;
-    the quota then refreshes in full (reference §7; the sandbox's `RateLimiter` does the same).
-    """
-    if window_s <= 0:
-        raise ValueError("window_s must be positive")
-    counts: list[int] = []
-    ends_at = -math.inf
-    for at in sorted(timestamps):
-        if at >= ends_at:
-            counts.append(0)
-            ends_at = at + window_s
-        counts[-1] += 1
-    return counts
-
-
 def window_share(requests: int, quota: int = STANDARD_QUOTA) -> float:
     """The fraction of a store's quota per window that `requests` in one window use."""
     if quota <= 0:

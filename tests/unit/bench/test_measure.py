@@ -11,7 +11,6 @@ from bench.measure import (
     cpu_seconds,
     percentile,
     polls_per_second,
-    quota_windows,
     replicas_needed,
     window_share,
 )
@@ -78,10 +77,3 @@ def test_metric_sum_adds_every_labelled_sample_of_one_name() -> None:
         ]
     )
     assert metric_sum(text, "order_poller_polls_total") == 15.0
-
-
-def test_quota_windows_open_at_the_first_request_after_the_last_one_ended() -> None:
-    # windows open at 0 (until 30), at 31 (until 61) and at 70
-    times = [0.0, 1.0, 29.9, 31.0, 32.0, 60.9, 70.0]
-    assert quota_windows(times, 30.0) == [3, 3, 1]
-    assert quota_windows([], 30.0) == []
