@@ -169,7 +169,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
                 backoff_s=settings.retry_backoff_seconds,
                 backoff_max_s=settings.retry_backoff_max_seconds,
             ),
-            concurrency=settings.flush_concurrency,
+            concurrency=settings.flush_concurrency_policy(),
             backoff=settings.server_backoff,
         )
         flush_loop = await stack.enter_async_context(
