@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import structlog
@@ -24,6 +24,7 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     Unavailable,
 )
+from common.bigcommerce.models import OrderProduct, Shipment
 from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.db.channels import mark_reauthorization_required
 from common.leases import Lease, LeaseLostError
@@ -48,6 +49,7 @@ log = structlog.get_logger(__name__)
 TARGET_STATUS = {"completed": statuses.COMPLETED, "shipped": statuses.SHIPPED}
 # the reason a despatch for an order cancelled, refunded or declined in BigCommerce is not shipped
 ORDER_CANCELLED = "order cancelled in BigCommerce"
+_T = TypeVar("_T")
 Clock = Callable[[], Awaitable[datetime]]
 """The flush's clock (the database's in production), awaited."""
 
@@ -222,24 +224,51 @@ class StoreFlush:
                 d.model_copy(update={"state": "posting", "request": sent[d.id]}) if d.id in sent else d
                 for d in despatches
             ]
+        products = await self._reading(order_id, despatches, self._read_lines(order_id))
+        if products is None:
+            return
+        # The order's shipments are read when a request of ours may have reached BigCommerce;
+        # otherwise the lines' shipped counts say what is left and the connector's own shipments
+        # are known. A plan that finds something already shipped (or cannot ship it) is decided
+        # against every shipment of the order: its parcel may be there under the tracking number.
+        in_doubt = known.unaccounted or any(d.request is not None for d in despatches)
+        shipments: list[Shipment] | None = known.own_shipments
+        if in_doubt:
+            shipments = await self._reading(order_id, despatches, self._api.list_shipments(order_id))
+        plan = None if shipments is None else plan_order(order_id, despatches, products, shipments)
+        if plan is not None and not in_doubt and (plan.resolved or plan.notes):
+            shipments = await self._reading(order_id, despatches, self._api.list_shipments(order_id))
+            plan = None if shipments is None else plan_order(order_id, despatches, products, shipments)
+        if plan is None:
+            return  # the order is gone: its despatches are failed
+        if cancelled:
+            plan = cancel(plan, ORDER_CANCELLED)
+        await self._finish(plan, despatches, await self._send(order_id, plan))
+
+    async def _read_lines(self, order_id: int) -> list[OrderProduct]:
+        """The order's lines, each with its shipping address."""
+        products = await self._api.list_order_products(order_id)
+        if lacks_address(products):
+            # a shipment must name its address: read it (one more request, only in this case)
+            addresses = await self._api.list_shipping_addresses(order_id)
+            products = with_only_address(products, [a.id for a in addresses])
+        return products
+
+    async def _reading(self, order_id: int, despatches: list[DueDespatch], read: Awaitable[_T]) -> _T | None:
+        """A read of the order; None when BigCommerce has no such order (its despatches are failed).
+
+        Raises:
+            StopStore: the store cannot be read now (its despatches are deferred).
+        """
         try:
-            products = await self._api.list_order_products(order_id)
-            if lacks_address(products):
-                # a shipment must name its address: read it (one more request, only in this case)
-                addresses = await self._api.list_shipping_addresses(order_id)
-                products = with_only_address(products, [a.id for a in addresses])
-            shipments = await self._api.list_shipments(order_id)
+            return await read
         except NotFound:
             await self._settle_all(despatches, "failed", f"order {order_id} was not found in BigCommerce")
-            return
+            return None
         except BigCommerceError as error:
             stop = await self._classify_stop(error)
             await self._defer(despatches, stop.reason)
             raise stop from None
-        plan = plan_order(order_id, despatches, products, shipments)
-        if cancelled:
-            plan = cancel(plan, ORDER_CANCELLED)
-        await self._finish(plan, despatches, await self._send(order_id, plan))
 
     async def _send(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool = False) -> _Attempt:
         """Record the plan's requests, then post them (nothing is posted that was not recorded first)."""
