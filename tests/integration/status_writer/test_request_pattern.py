@@ -315,3 +315,34 @@ async def test_a_parcel_already_there_under_its_tracking_number_is_found_by_read
         assert (row["state"], row["shipment_ids"]) == ("written", [by_hand.id])
         assert row["reason"] == f"already in BigCommerce as shipment {by_hand.id}"
         assert row["request"] is None  # not the connector's request: never counted as its shipment
+
+
+async def test_a_refusal_not_explained_by_the_order_fails_with_bigcommerces_reason_and_is_not_resent(
+    pool: asyncpg.Pool,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        order = await remembered_order(rig, store_hash, channel_id)
+        await rig.record(despatch(channel_id, store_hash, order.id, items=every_item(order)))
+        rig.sandbox.faults(store_hash).add(Fault("status", status=422, method="POST", times=1))
+        writer = rig.writer()
+
+        report = await writer.flush_once()
+
+        # the order, read, still has every unit to ship: the refused request would be the same again
+        assert rig.api_calls(store_hash) == [
+            f"POST /orders/{order.id}/shipments",
+            f"GET /orders/{order.id}/products",
+            f"GET /orders/{order.id}/shipments",
+        ]
+        assert (report.written, report.failed) == (0, 1)
+        [failed] = await list_despatches(pool, channel_id, "failed")
+        assert failed.reason.startswith("BigCommerce refused the shipment")
+        assert order.shipments == []
+
+        assert await retry_despatch(pool, channel_id, order.id) == 1
+        await writer.flush_once()
+
+        assert len(order.shipments) == 1
+        assert order.status_id == statuses.COMPLETED
+        assert await list_despatches(pool, channel_id, "failed") == []

@@ -24,7 +24,7 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     Unavailable,
 )
-from common.bigcommerce.models import OrderProduct, Shipment
+from common.bigcommerce.models import NewShipment, OrderProduct, Shipment
 from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.db.channels import mark_reauthorization_required
 from common.leases import Lease, LeaseLostError
@@ -106,8 +106,9 @@ class _Attempt:
     shipment_ids: dict[int, int] = field(default_factory=dict)  # plan index -> shipment id
     failures: dict[int, str] = field(default_factory=dict)  # plan index -> reason
     stop: StopStore | None = None
-    # BigCommerce refused a shipment planned from memory: the order is read and planned again
-    refused: bool = False
+    # BigCommerce refused a shipment planned from memory (the body, and the reason it gives): the
+    # order is read and planned again
+    refusal: tuple[NewShipment, str] | None = None
 
 
 class StoreFlush:
@@ -212,11 +213,13 @@ class StoreFlush:
             await self._settle_all(despatches, "failed", ORDER_CANCELLED)
             return
         planned = None if cancelled else _plan_from_memory(order_id, despatches, known)
+        refusal = None
         if planned is not None:
             attempt = await self._send(order_id, planned, refusal_reconciles=True)
-            if not attempt.refused:
+            if attempt.refusal is None:
                 await self._finish(planned, despatches, attempt)
                 return
+            refusal = attempt.refusal
             log.info("shipment_refused_reconciling", store_hash=self._channel.store_hash, order_id=order_id)
             # what was posted is matched against the order's shipments, like a request after a crash
             sent = _requests_by_despatch(planned)
@@ -243,7 +246,7 @@ class StoreFlush:
             return  # the order is gone: its despatches are failed
         if cancelled:
             plan = cancel(plan, ORDER_CANCELLED)
-        await self._finish(plan, despatches, await self._send(order_id, plan))
+        await self._finish(plan, despatches, await self._send(order_id, plan, refused=refusal))
 
     async def _read_lines(self, order_id: int) -> list[OrderProduct]:
         """The order's lines, each with its shipping address."""
@@ -270,15 +273,26 @@ class StoreFlush:
             await self._defer(despatches, stop.reason)
             raise stop from None
 
-    async def _send(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool = False) -> _Attempt:
-        """Record the plan's requests, then post them (nothing is posted that was not recorded first)."""
+    async def _send(
+        self,
+        order_id: int,
+        plan: OrderPlan,
+        *,
+        refusal_reconciles: bool = False,
+        refused: tuple[NewShipment, str] | None = None,
+    ) -> _Attempt:
+        """Record the plan's requests, then post them (nothing is posted that was not recorded first).
+
+        `refused` is a shipment BigCommerce refused moments ago: planned again exactly as it was, the
+        refusal was not about units shipped since, so it fails with that reason and is not re-sent.
+        """
         if not plan.shipments:
             return _Attempt()
         requests = _requests_by_despatch(plan)
         if not await mark_posting(self._pool, requests, fence=self._lease.fence):
             raise LeaseLostError("the flush lease no longer holds: nothing is posted")
         self._marked_posting.update(requests)
-        return await self._post(order_id, plan, refusal_reconciles=refusal_reconciles)
+        return await self._post(order_id, plan, refusal_reconciles=refusal_reconciles, refused=refused)
 
     async def _finish(self, plan: OrderPlan, despatches: list[DueDespatch], attempt: _Attempt) -> None:
         """Move the order's status when it must, then record every despatch's outcome."""
@@ -294,17 +308,28 @@ class StoreFlush:
         if attempt.stop is not None:
             raise attempt.stop
 
-    async def _post(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool) -> _Attempt:
+    async def _post(
+        self,
+        order_id: int,
+        plan: OrderPlan,
+        *,
+        refusal_reconciles: bool,
+        refused: tuple[NewShipment, str] | None,
+    ) -> _Attempt:
         attempt = _Attempt()
         for index, shipment_plan in enumerate(plan.shipments):
+            if refused is not None and shipment_plan.body == refused[0]:
+                attempt.failures[index] = refused[1]
+                continue
             try:
                 created = await self._api.create_shipment(order_id, shipment_plan.body)
             except InvalidRequest as error:
+                reason = f"BigCommerce refused the shipment: {error.message}"
                 if refusal_reconciles:
                     # e.g. "quantity greater than the quantity remaining to ship": read, don't fail
-                    attempt.refused = True
+                    attempt.refusal = (shipment_plan.body, reason)
                     return attempt
-                attempt.failures[index] = f"BigCommerce refused the shipment: {error.message}"
+                attempt.failures[index] = reason
             except NotFound:
                 attempt.failures[index] = f"order {order_id} was not found in BigCommerce"
             except BigCommerceError as error:
