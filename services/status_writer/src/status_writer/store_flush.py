@@ -1,4 +1,4 @@
-"""One store's flush: per order, read BigCommerce, reconcile, create shipments, set the status, record."""
+"""One store's flush: per order, plan from memory or read BigCommerce, reconcile, create shipments, set the status, record."""
 
 from __future__ import annotations
 
@@ -201,10 +201,10 @@ class StoreFlush:
     async def _write_order(self, order_id: int, despatches: list[DueDespatch], known: OrderKnowledge) -> None:
         """Plan from what the connector knows when that is enough, else from BigCommerce; post; record.
 
-        Reading BigCommerce (the order's lines and shipments, two requests) is needed only to
-        reconcile a request that may have been sent, to learn what is left of a despatch that names
-        no items, for an order downloaded without a memory, or when BigCommerce refuses a shipment
-        planned from memory (someone shipped, refunded or edited the order since).
+        The order's lines are read to learn what is left of a despatch that names no items, for an
+        order downloaded without a memory, or when BigCommerce refuses a shipment planned from
+        memory (someone shipped, refunded or edited the order since); its shipments too when a
+        request of ours may have reached BigCommerce or a despatch finds its units already shipped.
         """
         memory = known.memory
         cancelled = memory is not None and memory.status_id in CANCELLED_STATUSES
