@@ -27,10 +27,10 @@ async def test_install_creates_pending_channel_with_app_installed_page(rig: Gate
     assert f'" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
     token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
     assert rig.sandbox.tokens[token].store_hash == store.hash
-    users = await rig.pool.fetch(
-        "SELECT user_id, is_owner FROM channel_users WHERE channel_id = $1", row["id"]
+    launches = await rig.pool.fetch(
+        "SELECT user_id, is_owner FROM launch_tokens WHERE channel_id = $1", row["id"]
     )
-    assert [(u["user_id"], u["is_owner"]) for u in users] == [(store.owner.id, True)]
+    assert [(u["user_id"], u["is_owner"]) for u in launches] == [(store.owner.id, True)]
 
 
 async def test_patch_then_activate_registers_hook_and_requests_download(rig: GatewayRig) -> None:
