@@ -19,14 +19,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 
 from common.backoff import Backoff, BackoffFactory
 from common.db.errors import SERVER_ERRORS
 from common.db.leases import acquire_lease, release_lease, renew_lease
 from common.errors import ConnectorError
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 

@@ -6,10 +6,9 @@ timer runs for them. Low cardinality: no store or channel label.
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import aiormq
-import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import Gauge
 
@@ -20,6 +19,9 @@ from common.db.operational import (
     oldest_pending_despatch_age_s,
 )
 from common.health import MetricsRefresh
+
+if TYPE_CHECKING:
+    import asyncpg
 
 CHANNELS = Gauge("connector_channels", "Channels by status (read from the database at scrape)", ["status"])
 STORES_OVERDUE = Gauge(

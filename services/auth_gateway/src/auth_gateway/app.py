@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
-import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
@@ -15,7 +14,7 @@ from common.amqp import EventPublisher, Topology, connection_is_open, open_conne
 from common.bigcommerce.client import BigCommerceClient
 from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher
-from common.db.pool import open_pool, ping
+from common.db.pool import Pool, open_pool, ping
 from common.health import Health, add_health_routes
 from common.operational_metrics import channel_statuses
 from common.outbox import OutboxRelay
@@ -34,7 +33,7 @@ from auth_gateway.webhooks import add_webhook_routes
 log = structlog.get_logger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
-POOL_KEY = web.AppKey("pool", asyncpg.Pool)
+POOL_KEY = web.AppKey("pool", Pool)
 AMQP_KEY = web.AppKey("amqp", AbstractRobustConnection)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 RELAY_KEY = web.AppKey("relay", OutboxRelay)

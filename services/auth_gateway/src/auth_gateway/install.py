@@ -17,7 +17,7 @@ from common.bigcommerce.errors import (
 from common.bigcommerce.models import StoreInfo, TokenGrant
 from common.bigcommerce.oauth import exchange_code
 from common.db.channels import ChannelStatus, request_download
-from common.outbox import enqueue
+from common.db.outbox import enqueue
 from pydantic import ValidationError
 
 from auth_gateway.context import Gateway, GatewayError, new_webhook_secret, secret_digest

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from common.db.channels import Channel, ChannelStatus, get_channel, request_download
 from common.db.despatches import count_pending_by_channel, count_pending_despatches
+from common.db.outbox import enqueue
 from common.events import ChannelDisconnected
-from common.outbox import enqueue
 
 from auth_gateway.context import Gateway, GatewayError
 from auth_gateway.db import channel_writes
@@ -21,6 +21,9 @@ from auth_gateway.lifecycle import (
     keeps_grant_on_disconnect,
 )
 from auth_gateway.models import ChannelSettings, ChannelView
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
