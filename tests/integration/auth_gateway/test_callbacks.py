@@ -6,7 +6,7 @@ import time
 
 import jwt
 import pytest
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from yarl import URL
 
 from tests.support.auth_gateway import CLIENT_ID, CLIENT_SECRET, GatewayRig

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auth_gateway.hooks import HOOK_SCOPE, WEBHOOK_HEADER
 from auth_gateway.pages.installed import INSTALLED_LINK_TEXT
+from auth_gateway.webhook_registration import HOOK_SCOPE, WEBHOOK_HEADER
 
 from tests.support.auth_gateway import GatewayRig
 
@@ -162,7 +162,7 @@ async def test_reauthorization_required_becomes_active_on_auth_callback(rig: Gat
     rig.sandbox.revoke_tokens(store.hash)
     # a BigCommerce call with the revoked token answers 401: the hook check flags the channel
     rig.sandbox.hooks.clear()
-    from auth_gateway.hooks import register_hook
+    from auth_gateway.webhook_registration import register_hook
 
     assert await register_hook(rig.gateway, channel_id) == "failed"
     status, body, _ = await rig.api("GET", f"/api/v1/channels/{channel_id}")

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import aiohttp
 import jwt
 
-from bigcommerce_sandbox.clock import Clock
+from bigcommerce_sandbox.clock import UnixClock
 from bigcommerce_sandbox.errors import SandboxError
 from bigcommerce_sandbox.models import AuthCode, Token
 
@@ -213,7 +213,7 @@ def uninstall(sandbox: Sandbox, store_hash: str) -> str:
 
 
 async def call_callback(
-    session: aiohttp.ClientSession, url: str, jwt_token: str, clock: Clock
+    session: aiohttp.ClientSession, url: str, jwt_token: str, clock: UnixClock
 ) -> CallbackCall:
     """GET an app callback with `signed_payload_jwt`; any failure is recorded, not raised."""
     at = clock()

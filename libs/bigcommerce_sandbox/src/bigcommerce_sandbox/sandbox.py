@@ -13,7 +13,7 @@ import aiohttp
 
 from bigcommerce_sandbox import oauth, persistence, webhooks
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec, build_order
-from bigcommerce_sandbox.clock import Clock, system_clock, to_datetime
+from bigcommerce_sandbox.clock import UnixClock, system_clock, to_datetime
 from bigcommerce_sandbox.errors import SandboxError
 from bigcommerce_sandbox.faults import FaultSet
 from bigcommerce_sandbox.models import (
@@ -63,7 +63,7 @@ class Sandbox:
         self,
         app: AppConfig | None = None,
         *,
-        clock: Clock = system_clock,
+        clock: UnixClock = system_clock,
         rate_limit_window_s: float = 30.0,
         allow_insecure_destinations: bool = False,
         code_ttl_s: float = 600.0,

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
+WallClock = Callable[[], datetime]
+"""The current time, an aware UTC datetime (tests pass a driven one)."""
 
 
 class LeaseLostError(ConnectorError):
@@ -108,7 +109,7 @@ class Leases:
         *,
         holder: str,
         duration_s: float,
-        clock: Clock | None = None,
+        clock: WallClock | None = None,
         backoff: BackoffFactory = Backoff,
     ) -> None:
         self.pool = pool

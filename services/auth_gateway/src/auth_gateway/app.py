@@ -24,10 +24,10 @@ from auth_gateway.api.middleware import make_api_middleware
 from auth_gateway.api.routes import routes as api_routes
 from auth_gateway.callbacks import add_callback_routes
 from auth_gateway.context import GATEWAY_KEY, Gateway
-from auth_gateway.hooks import run_hook_checks
 from auth_gateway.pages.layout import add_asset_routes
 from auth_gateway.settings import GatewaySettings
 from auth_gateway.settings_pages import add_settings_routes
+from auth_gateway.webhook_registration import run_hook_checks
 from auth_gateway.webhooks import add_webhook_routes
 
 log = structlog.get_logger(__name__)

@@ -18,12 +18,12 @@ from auth_gateway.db.callback_jwts import claim_jwt
 from auth_gateway.db.channel_writes import lock_channel_by_store
 from auth_gateway.db.launches import LaunchUser, delete_user_launches
 from auth_gateway.db.sessions import end_user_sessions
-from auth_gateway.hooks import register_hook
 from auth_gateway.install import InstallError, install
 from auth_gateway.jwt_verify import SignedPayload, SignedPayloadError, verify_signed_payload
 from auth_gateway.launch import issue_launch
 from auth_gateway.pages.errors import error_page
 from auth_gateway.pages.installed import installed_page
+from auth_gateway.webhook_registration import register_hook
 
 log = structlog.get_logger(__name__)
 

@@ -20,6 +20,7 @@ from common.db.channels import ChannelStatus, request_download
 from common.db.outbox import enqueue
 from pydantic import ValidationError
 
+from auth_gateway.channel_states import event_after_grant, status_after_grant
 from auth_gateway.context import Gateway, GatewayError, new_webhook_secret, secret_digest
 from auth_gateway.db.grants import (
     GrantRecord,
@@ -29,10 +30,9 @@ from auth_gateway.db.grants import (
     store_grant,
 )
 from auth_gateway.db.launches import LaunchUser
-from auth_gateway.hooks import REQUEST_PATH_TIMEOUT_S, register_hook
 from auth_gateway.launch import issue_launch
-from auth_gateway.lifecycle import event_after_grant, status_after_grant
 from auth_gateway.settings import REQUIRED_SCOPES
+from auth_gateway.webhook_registration import REQUEST_PATH_TIMEOUT_S, register_hook
 
 log = structlog.get_logger(__name__)
 

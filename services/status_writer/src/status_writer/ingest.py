@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
-from common.consumer import Delivery, Outcome, Rejected
+from common.consumer import Delivery, DeliveryOutcome, Rejected
 from common.db.despatches import NewDespatch, record_despatches
 from common.events import OrderDespatched
 from pydantic import ValidationError
@@ -43,10 +43,10 @@ class DespatchIngestor:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+    async def __call__(self, deliveries: Sequence[Delivery]) -> list[DeliveryOutcome]:
         parsed = [parse(d.body) for d in deliveries]
         events = [p for p in parsed if isinstance(p, OrderDespatched)]
-        outcomes: list[Outcome] = []
+        outcomes: list[DeliveryOutcome] = []
         to_store: list[NewDespatch] = []
         async with self._pool.acquire() as conn, conn.transaction():
             channels = await channel_facts(conn, {e.channel_id for e in events})
