@@ -125,3 +125,94 @@ def test_the_pending_list_names_only_modules_that_still_import_asyncpg() -> None
         assert any(m.split(".")[0] == "asyncpg" for m, _ in imports), (
             f"{name} is clean: remove it from the list"
         )
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(_package_root(path)).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: str) -> dict[str, set[str]]:
+    """Each module of `package` → the modules of `package` it imports, deferred imports included.
+
+    `from package import module` points at the module; `from package.module import name` at the
+    module. Imports under `if TYPE_CHECKING:` never run and are left out.
+    """
+    paths = {module_name(p): p for p in PACKAGES[package].rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        is_package = path.name == "__init__.py"
+        targets: set[str] = set()
+        for node in ast.walk(_without_type_checking(ast.parse(path.read_text(encoding="utf-8")))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".")[: len(name.split(".")) - node.level + int(is_package)]
+                    base = ".".join([*anchor, *([node.module] if node.module else [])])
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    targets.add(submodule if submodule in paths else base)
+        graph[name] = {t for t in targets if t in paths and t != name}
+    return graph
+
+
+def _without_type_checking(tree: ast.Module) -> ast.Module:
+    class Strip(ast.NodeTransformer):
+        def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt]:
+            if _is_type_checking(node.test):
+                return [self.visit(child) for child in node.orelse]
+            return self.generic_visit(node)
+
+    return Strip().visit(tree)  # type: ignore[no-any-return]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_closed_by_a_deferred_import() -> None:
+    graph = {"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}, "p.d": {"p.a"}}
+    assert cycles(graph) == [["p.a", "p.b", "p.c"]]
+    deferred = ast.parse("def f():\n    from p import a\n")
+    assert any(isinstance(n, ast.ImportFrom) for n in ast.walk(_without_type_checking(deferred)))
+    type_only = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from p import a\n")
+    assert not any(
+        isinstance(n, ast.ImportFrom) and n.module == "p" for n in ast.walk(_without_type_checking(type_only))
+    )
+
+
+@pytest.mark.parametrize("package", sorted(PACKAGES))
+def test_no_import_cycle_in_any_package(package: str) -> None:
+    graph = import_graph(package)
+    assert len(graph) > 1
+    assert cycles(graph) == []

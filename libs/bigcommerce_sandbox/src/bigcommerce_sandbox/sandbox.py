@@ -33,7 +33,7 @@ from bigcommerce_sandbox.oauth import AuthCallback, CallbackCall
 from bigcommerce_sandbox.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from aiohttp import web
+    pass
 
 # Well-known credentials of the fake app: they open nothing outside the sandbox.
 DEFAULT_APP = AppConfig.for_base_url(
@@ -360,11 +360,3 @@ class Sandbox:
         """Write the state to `state_path` (nothing without one); called after every change."""
         if self.state_path is not None:
             persistence.save(self, self.state_path)
-
-    # -- HTTP app ---------------------------------------------------------------------------
-
-    def build_app(self) -> web.Application:
-        """The aiohttp application serving this sandbox."""
-        from bigcommerce_sandbox.app import create_app  # app imports the route modules
-
-        return create_app(self)
