@@ -133,17 +133,18 @@ def module_name(path: Path) -> str:
 
 
 def import_graph(package: str) -> dict[str, set[str]]:
-    """Each module of `package` → the modules of `package` it imports, deferred imports included.
+    """Each module of `package` → the modules of `package` it imports, wherever the import stands.
 
-    `from package import module` points at the module; `from package.module import name` at the
-    module. Imports under `if TYPE_CHECKING:` never run and are left out.
+    Deferred imports (inside a function) and imports for type checking only count too: a cycle
+    closed by either still ties the modules into one. `from package import module` points at the
+    module; `from package.module import name` at the module.
     """
     paths = {module_name(p): p for p in PACKAGES[package].rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in paths.items():
         is_package = path.name == "__init__.py"
         targets: set[str] = set()
-        for node in ast.walk(_without_type_checking(ast.parse(path.read_text(encoding="utf-8")))):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -156,16 +157,6 @@ def import_graph(package: str) -> dict[str, set[str]]:
                     targets.add(submodule if submodule in paths else base)
         graph[name] = {t for t in targets if t in paths and t != name}
     return graph
-
-
-def _without_type_checking(tree: ast.Module) -> ast.Module:
-    class Strip(ast.NodeTransformer):
-        def visit_If(self, node: ast.If) -> ast.AST | list[ast.stmt]:
-            if _is_type_checking(node.test):
-                return [self.visit(child) for child in node.orelse]
-            return self.generic_visit(node)
-
-    return Strip().visit(tree)  # type: ignore[no-any-return]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -200,15 +191,26 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_cycle_finder_finds_a_cycle_closed_by_a_deferred_import() -> None:
+def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}, "p.d": {"p.a"}}
     assert cycles(graph) == [["p.a", "p.b", "p.c"]]
-    deferred = ast.parse("def f():\n    from p import a\n")
-    assert any(isinstance(n, ast.ImportFrom) for n in ast.walk(_without_type_checking(deferred)))
-    type_only = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from p import a\n")
-    assert not any(
-        isinstance(n, ast.ImportFrom) and n.module == "p" for n in ast.walk(_without_type_checking(type_only))
+    assert cycles({"p.a": {"p.b"}, "p.b": set()}) == []
+
+
+def test_the_graph_holds_deferred_and_type_only_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def build():\n    from pkg.b import thing\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n"
     )
+    monkeypatch.setitem(PACKAGES, "pkg", package)
+    graph = import_graph("pkg")
+    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}}
+    assert cycles(graph) == [["pkg.a", "pkg.b"]]
 
 
 @pytest.mark.parametrize("package", sorted(PACKAGES))

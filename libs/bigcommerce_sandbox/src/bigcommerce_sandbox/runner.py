@@ -14,9 +14,10 @@ from aiohttp import web
 
 from bigcommerce_sandbox.app import create_app
 from bigcommerce_sandbox.builders import LineSpec
+from bigcommerce_sandbox.data import DEFAULT_APP
 from bigcommerce_sandbox.generator import PHYSICAL, generate_orders, store_weight
 from bigcommerce_sandbox.models import AppConfig, Store
-from bigcommerce_sandbox.sandbox import DEFAULT_APP, Sandbox
+from bigcommerce_sandbox.sandbox import Sandbox
 from bigcommerce_sandbox.store_view import ORDERS_PATH
 
 DEMO_STORE_HASH = "demo"  # a new demo store gets six random hex digits after it
