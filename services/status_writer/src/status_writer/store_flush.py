@@ -46,7 +46,6 @@ from status_writer.planning import (
 
 log = structlog.get_logger(__name__)
 
-TARGET_STATUS = {"completed": statuses.COMPLETED, "shipped": statuses.SHIPPED}
 # the reason a despatch for an order cancelled, refunded or declined in BigCommerce is not shipped
 ORDER_CANCELLED = "order cancelled in BigCommerce"
 _T = TypeVar("_T")
@@ -362,7 +361,7 @@ class StoreFlush:
 
     async def _set_status(self, order_id: int) -> str | None:
         """Move a fully shipped order to the channel's despatched status; a refusal is a note, not a failure."""
-        target = TARGET_STATUS[self._channel.despatched_order_status]
+        target = statuses.DESPATCHED_ORDER_STATUS_IDS[self._channel.despatched_order_status]
         if target == statuses.SHIPPED:
             # BigCommerce moves an order to Shipped by itself once every item has shipped
             # (reference §5.2, documented; only the partial-shipment rules are unverified), and the
