@@ -15,7 +15,7 @@ from prometheus_client import Counter
 from auth_gateway.context import GATEWAY_KEY, secret_digest
 from auth_gateway.db.channel_writes import get_webhook_target
 from auth_gateway.db.webhook_deliveries import remember_delivery
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 
 log = structlog.get_logger(__name__)
 

@@ -19,13 +19,14 @@ from common.bigcommerce.errors import (
     TooManyPages,
 )
 from common.bigcommerce.models import Order
+from common.shipping_rules import lines_to_ship
 from pydantic import ValidationError
 
 from order_poller import units
 from order_poller.db.orders import known_orders, record_download, record_skip
 from order_poller.db.schedule import ClaimedChannel, save_store_info
 from order_poller.guard import ChannelGuard
-from order_poller.mapping import OrderSkippedError, build_event, check_listed, physical_lines
+from order_poller.mapping import OrderSkippedError, build_event, check_listed
 from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
 
 log = structlog.get_logger(__name__)
@@ -192,7 +193,7 @@ class StoreDownloader:
         await self._guard.check()
         try:
             lines = await self._api.list_order_products(order.id)
-            has_physical = bool(physical_lines(lines))
+            has_physical = bool(lines_to_ship(lines))
             if has_physical:
                 await self._guard.check()
             addresses = await self._api.list_shipping_addresses(order.id) if has_physical else []

@@ -17,6 +17,7 @@ from common.events import (
     DownloadedOrder,
     OrderDownloaded,
 )
+from common.shipping_rules import lines_to_ship, units_to_ship, with_only_address
 from pydantic import ValidationError
 
 from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missing
@@ -70,28 +71,6 @@ def check_listed(order: Order) -> None:
         raise OrderSkippedError("digital_order", "the order has only digital items")
 
 
-def quantity_to_ship(line: OrderProduct) -> int:
-    """Units of a line still to ship.
-
-    An order in Awaiting Shipment normally has nothing shipped, but a merchant may ship part of it
-    by hand or refund a unit first: neither a shipped nor a refunded unit should get a label, so
-    both are taken off (never below zero).
-    """
-    return max(0, line.quantity - line.quantity_shipped - line.quantity_refunded)
-
-
-def physical_lines(lines: Sequence[OrderProduct]) -> list[OrderProduct]:
-    """Lines that need a label: physical, not picked up in store, with units left to ship.
-
-    Digital and gift-certificate lines never ship; pickup (BOPIS) lines leave the shop by hand.
-    """
-    return [
-        line
-        for line in lines
-        if line.type == "physical" and line.order_pickup_method_id == 0 and quantity_to_ship(line) > 0
-    ]
-
-
 def _address(source: ShippingAddress) -> Address:
     return Address(
         first_name=source.first_name,
@@ -120,7 +99,7 @@ def _item(line: OrderProduct, grams_per: Decimal) -> DownloadedItem:
         variant_id=line.variant_id,
         sku=line.sku,
         name=line.name,
-        quantity=quantity_to_ship(line),
+        quantity=units_to_ship(line),
         # v2 price_inc_tax is per unit (total_inc_tax is the line total)
         unit_price_inc_tax=line.price_inc_tax,
         weight_grams=line.weight * grams_per,
@@ -144,7 +123,7 @@ def build_event(
         OrderSkippedError: nothing physical to ship, an unknown weight unit, or malformed data.
     """
     check_listed(order)
-    shippable = physical_lines(lines)
+    shippable = lines_to_ship(lines)
     if not shippable:
         raise OrderSkippedError("no_physical_items", "the order has no physical item left to ship")
     try:
@@ -153,13 +132,9 @@ def build_event(
     except UnknownWeightUnitError as error:
         raise OrderSkippedError("unknown_weight_unit", str(error)) from None
     by_id = {address.id: address for address in addresses}
-    # a line without order_address_id (absent, 0) of a single-address order ships to that address
-    only_address = addresses[0].id if len(addresses) == 1 else None
     groups: dict[int, list[OrderProduct]] = {}
-    for line in shippable:
+    for line in with_only_address(shippable, [address.id for address in addresses]):
         address_id = line.order_address_id
-        if address_id == 0 and address_id not in by_id and only_address is not None:
-            address_id = only_address
         if address_id not in by_id:
             raise OrderSkippedError("malformed", f"line {line.id} ships to unknown address {address_id}")
         groups.setdefault(address_id, []).append(line)
