@@ -24,8 +24,8 @@ import asyncpg
 from aiohttp import web
 from auth_gateway.app import create_app
 from auth_gateway.context import secret_digest
-from auth_gateway.hooks import WEBHOOK_HEADER
 from auth_gateway.settings import GatewaySettings
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from bigcommerce_sandbox.models import Hook
 from bigcommerce_sandbox.sandbox import Sandbox
 from common.crypto import TokenCipher

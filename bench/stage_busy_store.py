@@ -23,7 +23,7 @@ import time
 from collections import Counter
 
 from bigcommerce_sandbox.builders import LineSpec
-from bigcommerce_sandbox.clock import Clock
+from bigcommerce_sandbox.clock import UnixClock
 from bigcommerce_sandbox.ratelimit import RateDecision, RateLimiter
 from bigcommerce_sandbox.runner import run_sandbox
 from bigcommerce_sandbox.sandbox import Sandbox
@@ -109,7 +109,7 @@ async def run(env: BenchEnv) -> list[Row]:
 class WindowLog(RateLimiter):
     """The sandbox's rate limiter, keeping each request's window as it counted it (and refusals)."""
 
-    def __init__(self, clock: Clock, window_s: float) -> None:
+    def __init__(self, clock: UnixClock, window_s: float) -> None:
         super().__init__(clock, window_s)
         self.checks: dict[str, list[tuple[float, float, bool]]] = {}
 
