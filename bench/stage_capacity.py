@@ -59,7 +59,7 @@ from bench.rig import (
 
 ORDERS_PER_STORE = 3  # orders awaiting shipment in each store's window, downloaded before measuring
 INTERVAL_S = 0.01
-MEASURE_S = 30.0
+MEASURE_S = 45.0
 SETTLE_S = 10.0  # after a restart at 200 ms, before measuring (concurrency adapts)
 WARM_UP_TIMEOUT_S = 600.0
 WRITER_TIMEOUT_S = 60.0
