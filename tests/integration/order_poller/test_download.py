@@ -239,7 +239,11 @@ async def test_pagination_reads_past_250_orders(
 
     events = await received_events(probe, 263)
     assert len({e.order.order_id for e in events}) == 263
-    listings = [r for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert len(listings) == 2
     assert all("limit=250" in r.query for r in listings)
     assert "page=2" in listings[1].query
@@ -258,15 +262,15 @@ async def test_calls_per_order_and_nothing_refetched_on_later_polls(
     assert await poll_and_relay(rig, outbox) == 20
     first = rig.api_requests(store_hash)
     # /v2/store once (then cached), one listing, /products + /shipping_addresses per physical order;
-    # the digital order costs nothing beyond the listing
+    # the digital order costs nothing beyond the listing; and one listing of modified orders
     assert first.count(f"GET /stores/{store_hash}/v2/store") == 1
-    assert len(first) == 1 + 1 + 2 * 20
+    assert len(first) == 1 + 1 + 2 * 20 + 1
     assert not any("/orders/120/" in r for r in first)  # the digital order (ids start at 100)
     rig.sandbox.clear_requests(store_hash)
 
     assert await poll_and_relay(rig, outbox, rounds=2) == 0
-    # later polls list the window and stop: every order is known already (one query per page)
-    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 2
+    # later polls list the window and the modified orders and stop: every order is known already
+    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 4
 
 
 async def test_new_order_is_published_on_the_next_poll_and_a_modified_one_is_not_again(
@@ -307,7 +311,11 @@ async def test_configured_statuses_are_each_read_and_the_window_is_the_setting(
 
     events = await received_events(probe, 2)
     assert sorted(e.order.order_id for e in events) == [shipment.id, fulfilment.id]
-    listings = [r.query for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r.query
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert sorted("status_id=9" in q for q in listings) == [False, True]
     # min_date_created carries an explicit UTC offset (reference §10)
     assert all("min_date_created=" in q and "%2B00:00" in q for q in listings)

@@ -28,6 +28,7 @@ from common.events import utc_now
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
+from order_poller.change_scan import ChangeFinder
 from order_poller.db.schedule import (
     ClaimedChannel,
     claim_due_channels,
@@ -233,6 +234,16 @@ class Poller:
             )
             report = downloader.report
             await downloader.run()
+            await ChangeFinder(
+                self._pool,
+                store_api(channel.plan_name),
+                channel,
+                guard,
+                clock=self._clock,
+                max_age=timedelta(days=self.config.max_age_days),
+                weight_units=report.weight_units,
+                on_announced=self._on_downloaded,
+            ).scan()
             if not report.weight_unit_supported:
                 error = (
                     f"store weight unit {report.weight_units!r} is not supported "

@@ -147,6 +147,9 @@ class ConsignmentLineItem(_Model):
     type: Text = ""
     quantity: Count = 0
     quantity_shipped: Count = 0
+    # not listed by the consignment docs (unverified): absent reads as nothing refunded, no pickup
+    quantity_refunded: Count = 0
+    order_pickup_method_id: Count = 0
 
 
 class ShippingConsignment(Address):

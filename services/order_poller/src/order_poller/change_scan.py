@@ -1,0 +1,243 @@
+"""Finding changes to a channel's downloaded orders and announcing each once (`OrderChanged`).
+
+Two ways in, both under the store's poll lease:
+- `scan()`, in every scheduled poll: ONE listing of the orders modified since the last scan,
+  across statuses, with their consignments and lines (one request per 250 modified orders);
+- `consider()`, for an order the webhook path fetched already.
+
+An order is judged only when the channel downloaded it within the window and BigCommerce modified
+it since the connector last saw it. A status move that is our own write-back is passed over without
+a request. Only an order that really changed costs more: one `/products` read for the event's
+prices and weights, which consignment lines may lack (reference §4.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+import structlog
+from common.bigcommerce.client import MAX_PAGE_SIZE, StoreApi
+from common.bigcommerce.errors import InvalidRequest, NotFound
+from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
+from common.db.despatches import is_own_writeback
+from common.events import OrderChanged
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from order_poller.changes import Observed, build_changed_event, detect, needs_memory_update, observe
+from order_poller.db.changes import (
+    DownloadedOrderState,
+    downloaded_states,
+    record_change,
+    save_scan_from,
+    scan_from,
+)
+from order_poller.db.schedule import ClaimedChannel
+from order_poller.guard import ChannelGuard
+from order_poller.mapping import OrderSkippedError
+
+log = structlog.get_logger(__name__)
+
+ORDERS_CHANGED = Counter(
+    "order_poller_orders_changed_total",
+    "OrderChanged events written to the outbox, by change (one event may count under several).",
+    ["change"],
+)
+
+# Each scan starts this far before the last one began: BigCommerce stamps date_modified with its
+# own clock, and an order seen twice is compared again at no request's cost.
+SCAN_OVERLAP = timedelta(minutes=5)
+
+
+@dataclass
+class ChangeReport:
+    """What one scan did."""
+
+    listed: int = 0
+    announced: int = 0
+
+
+class ChangeFinder:
+    """Finds and announces the changes of one claimed channel's downloaded orders."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        api: StoreApi,
+        channel: ClaimedChannel,
+        guard: ChannelGuard,
+        *,
+        clock: Callable[[], datetime],
+        max_age: timedelta,
+        weight_units: str | None,
+        on_announced: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._api = api
+        self._channel = channel
+        self._guard = guard
+        self._clock = clock
+        self._max_age = max_age
+        self._weight_units = weight_units
+        self._on_announced = on_announced
+        self.report = ChangeReport()
+
+    def _window_start(self) -> datetime:
+        # whole seconds: filters are sent that way and BigCommerce's dates have no fractions
+        return (self._clock() - self._max_age).replace(microsecond=0)
+
+    async def scan(self) -> ChangeReport:
+        """List what was modified since the last scan and judge each downloaded order in it.
+
+        The cursor moves only after the whole listing was judged: a scan that fails is done again.
+
+        Raises:
+            ChannelStoppedError, BigCommerceError, ValidationError: the poll ends.
+        """
+        started = self._clock()
+        window_start = self._window_start()
+        cursor = await scan_from(self._pool, self._channel.id)
+        since = window_start if cursor is None or cursor < window_start else cursor
+        await self._guard.check()
+        page: list[Order] = []
+        async for row in self._api.iter_modified_orders(min_date_modified=since):
+            self.report.listed += 1
+            if row.order is None:
+                # the download reports unreadable orders; a change to one cannot be judged
+                log.warning("changed_order_unreadable", store_hash=self._channel.store_hash, error=row.error)
+                continue
+            page.append(row.order)
+            if len(page) == MAX_PAGE_SIZE:
+                await self.consider(page)
+                page = []
+        await self.consider(page)
+        if cursor is None or self.report.listed:
+            # nothing listed: the old cursor finds exactly the same, no write needed
+            await save_scan_from(
+                self._pool, self._channel.id, (started - SCAN_OVERLAP).replace(microsecond=0)
+            )
+        return self.report
+
+    async def consider(self, orders: Sequence[Order]) -> None:
+        """Judge orders as BigCommerce shows them now; those the channel did not download are ignored."""
+        window_start = self._window_start()
+        fresh = [o for o in orders if o.date_created >= window_start and not o.is_deleted]
+        if not fresh:
+            return
+        states = await downloaded_states(self._pool, self._channel.store_hash, [o.id for o in fresh])
+        for order in fresh:
+            state = states.get(order.id)
+            # older than what was last seen: a stale row (BigCommerce dates have whole seconds, so
+            # a change in the very second of the download still has an equal date and is judged)
+            if state is not None and order.modified_at >= state.date_modified:
+                await self._judge(order, state)
+
+    async def _judge(self, order: Order, state: DownloadedOrderState) -> None:
+        before = state.memory
+        moved = before is None or order.status_id != before.status_id
+        own = moved and is_own_writeback(order.status_id, has_despatch=state.has_own_despatch)
+        if own:
+            log.debug("order_moved_by_our_writeback", store_hash=self._channel.store_hash, order_id=order.id)
+            return
+        try:
+            lines, addresses = await self._lines_and_addresses(order)
+            observed = observe(order, lines, addresses)
+            if before is None:
+                # downloaded before the memory was kept: remember it as it is from now on
+                await self._record(order, state, observed, None)
+                return
+            changes = detect(
+                before, observed, downloaded_statuses=self._channel.order_status_ids, own_writeback=False
+            )
+            if not needs_memory_update(before, observed, own_writeback=False):
+                return
+            event = None
+            if changes:
+                await self._guard.check()
+                # the event's prices and weights: consignment lines may lack them (reference §4.6)
+                products = await self._api.list_order_products(order.id)
+                event = build_changed_event(
+                    channel_id=self._channel.id,
+                    store_hash=self._channel.store_hash,
+                    trading_name=self._channel.trading_name,
+                    weight_units=self._weight_units,
+                    order=order,
+                    lines=products,
+                    addresses=addresses,
+                    downloaded_event_id=state.event_id,
+                    changes=changes,
+                    memory=observed.memory(),
+                    occurred_at=self._clock(),
+                )
+        except (OrderSkippedError, NotFound, InvalidRequest, ValidationError) as problem:
+            # an order BigCommerce no longer serves whole: nothing remembered, judged again when modified
+            log.warning(
+                "order_change_not_announced",
+                store_hash=self._channel.store_hash,
+                order_id=order.id,
+                error=_describe(problem),
+            )
+            return
+        await self._record(order, state, observed, event)
+
+    async def _lines_and_addresses(self, order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
+        if order.consignments is not None:
+            return _from_consignments(order)
+        # the listing did not expand consignments (it should): read them the long way
+        await self._guard.check()
+        lines = await self._api.list_order_products(order.id)
+        await self._guard.check()
+        return lines, await self._api.list_shipping_addresses(order.id)
+
+    async def _record(
+        self, order: Order, state: DownloadedOrderState, observed: Observed, event: OrderChanged | None
+    ) -> None:
+        recorded = await record_change(
+            self._pool,
+            store_hash=self._channel.store_hash,
+            order_id=order.id,
+            before=state.memory,
+            after=observed.memory(),
+            date_modified=order.modified_at,
+            event=event,
+        )
+        if not recorded or event is None:
+            return
+        self.report.announced += 1
+        for change in event.changes:
+            ORDERS_CHANGED.labels(change=change).inc()
+        self._on_announced()
+        log.info(
+            "order_changed",
+            store_hash=self._channel.store_hash,
+            order_id=order.id,
+            changes=list(event.changes),
+            event_id=str(event.event_id),
+        )
+
+
+def _from_consignments(order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
+    """An expanded order's shipping consignments as `/shipping_addresses` rows and `/products` lines."""
+    assert order.consignments is not None
+    addresses: list[ShippingAddress] = []
+    lines: list[OrderProduct] = []
+    for consignment in order.consignments.shipping:
+        addresses.append(ShippingAddress.model_validate(consignment.model_dump(exclude={"line_items"})))
+        lines.extend(
+            OrderProduct.model_validate(
+                {**item.model_dump(), "product_id": item.product_id or 0, "order_address_id": consignment.id}
+            )
+            for item in consignment.line_items
+        )
+    return lines, addresses
+
+
+def _describe(problem: Exception) -> str:
+    if isinstance(problem, OrderSkippedError):
+        return f"{problem.reason}: {problem.detail}"
+    if isinstance(problem, ValidationError):
+        return str(problem.errors()[0]["msg"])
+    return str(problem)

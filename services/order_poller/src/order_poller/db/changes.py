@@ -1,0 +1,118 @@
+"""Change detection's storage: what was remembered of downloaded orders, updated with the
+`OrderChanged` outbox row in one transaction, and each channel's scan cursor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from common.db.despatches import WRITING_STATES
+from common.events import OrderChanged
+from common.order_memory import OrderMemory, memory_from_row
+from common.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class DownloadedOrderState:
+    """A downloaded order as the connector last saw it."""
+
+    order_id: int
+    event_id: uuid.UUID
+    date_modified: datetime
+    # None for rows written before the memory was kept
+    memory: OrderMemory | None
+    has_own_despatch: bool
+
+
+# One query per listed page: the memory and whether a despatch of ours is on the way or written.
+SELECT_STATES = """
+SELECT d.order_id, d.event_id, d.date_modified, d.status_id, d.consignments,
+       EXISTS (SELECT 1 FROM despatches p
+                WHERE p.store_hash = d.store_hash AND p.order_id = d.order_id
+                  AND p.state = ANY($3::text[])) AS has_own_despatch
+  FROM downloaded_orders d
+ WHERE d.store_hash = $1 AND d.order_id = ANY($2::bigint[])
+"""
+
+
+async def downloaded_states(
+    conn: asyncpg.Connection | asyncpg.Pool, store_hash: str, order_ids: Sequence[int]
+) -> dict[int, DownloadedOrderState]:
+    """Which of `order_ids` the store downloaded, with what is remembered of each."""
+    if not order_ids:
+        return {}
+    rows = await conn.fetch(SELECT_STATES, store_hash, list(order_ids), sorted(WRITING_STATES))
+    return {
+        row["order_id"]: DownloadedOrderState(
+            order_id=row["order_id"],
+            event_id=row["event_id"],
+            date_modified=row["date_modified"],
+            memory=memory_from_row(row["status_id"], row["consignments"]),
+            has_own_despatch=row["has_own_despatch"],
+        )
+        for row in rows
+    }
+
+
+# Compare-and-set: only from the memory this change was judged against, so two finds of the same
+# change (a scheduled poll and a webhook, or a replay) update and announce it once.
+UPDATE_MEMORY = """
+UPDATE downloaded_orders
+   SET status_id = $3, consignments = $4, date_modified = $5
+ WHERE store_hash = $1 AND order_id = $2
+   AND status_id IS NOT DISTINCT FROM $6 AND consignments IS NOT DISTINCT FROM $7::jsonb
+RETURNING true
+"""
+
+
+async def record_change(
+    pool: asyncpg.Pool,
+    *,
+    store_hash: str,
+    order_id: int,
+    before: OrderMemory | None,
+    after: OrderMemory,
+    date_modified: datetime,
+    event: OrderChanged | None,
+) -> bool:
+    """Remember `after` and enqueue `event` (if any) in ONE transaction; False if the memory was no
+    longer `before` (another find got there first) and nothing was done."""
+    async with pool.acquire() as conn, conn.transaction():
+        updated = await conn.fetchval(
+            UPDATE_MEMORY,
+            store_hash,
+            order_id,
+            after.status_id,
+            after.consignments_column(),
+            date_modified,
+            None if before is None else before.status_id,
+            None if before is None else before.consignments_column(),
+        )
+        if not updated:
+            return False
+        if event is not None:
+            await enqueue(conn, event)
+    return True
+
+
+SELECT_SCAN_FROM = "SELECT scan_from FROM order_change_scans WHERE channel_id = $1"
+UPSERT_SCAN_FROM = """
+INSERT INTO order_change_scans (channel_id, scan_from) VALUES ($1, $2)
+ON CONFLICT (channel_id) DO UPDATE SET scan_from = EXCLUDED.scan_from, updated_at = now()
+"""
+
+
+async def scan_from(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> datetime | None:
+    """Where the channel's next scan starts; None when it never scanned (or the cursor was purged)."""
+    value: datetime | None = await conn.fetchval(SELECT_SCAN_FROM, channel_id)
+    return value
+
+
+async def save_scan_from(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, when: datetime
+) -> None:
+    """Move the channel's cursor after a scan that finished (a failed scan keeps the old one)."""
+    await conn.execute(UPSERT_SCAN_FROM, channel_id, when)
