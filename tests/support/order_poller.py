@@ -12,6 +12,7 @@ from datetime import datetime
 import aiohttp
 import asyncpg
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+from bigcommerce_sandbox.models import Order
 from bigcommerce_sandbox.runner import run_sandbox
 from bigcommerce_sandbox.sandbox import Sandbox
 from common.amqp import EventPublisher, Topology
@@ -65,6 +66,13 @@ async def add_channel(
         next_download_at,
     )
     return channel_id
+
+
+def without_listed_weights(*orders: Order) -> None:
+    """Orders whose listed consignment lines lack weights (reference §4.6): the poller reads their
+    `/products` and `/shipping_addresses`, so per-order requests happen for them."""
+    for order in orders:
+        order.consignment_line_gaps = ("weight",)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from order_poller import change_scan
 from order_poller.change_scan import SCAN_OVERLAP
 
 from tests.support.amqp import bind_probe, get_messages
-from tests.support.order_poller import DOWNLOADED_KEY, Rig, add_channel, outbox_rows
+from tests.support.order_poller import DOWNLOADED_KEY, Rig, add_channel, outbox_rows, without_listed_weights
 
 CHANGED_KEY = "bigcommerce.order.changed"
 
@@ -265,3 +265,28 @@ async def test_a_poller_killed_between_finding_and_publishing_publishes_once(
     (event,) = await probe.changed(1)
     assert event.changes == ["cancelled"]
     assert await probe.empty()
+
+
+async def test_listed_lines_without_weights_cost_a_read_only_for_an_order_that_changed(
+    shop: Shop, probe: Probe
+) -> None:
+    sandbox = shop.rig.sandbox
+    touched = sandbox.add_order(shop.store_hash, [LineSpec(weight="250")])
+    edited = sandbox.add_order(shop.store_hash, [LineSpec(weight="250")])
+    without_listed_weights(touched, edited)
+    assert await shop.poll(probe) == 2
+    sandbox.clear_requests(shop.store_hash)
+
+    await shop.merchant.touch(touched.id, staff_notes="checked stock")
+    await shop.merchant.edit_quantity(edited.id, edited.lines[0].id, 2)
+    assert await shop.poll(probe) == 1
+
+    per_order = sorted(r for r in shop.rig.api_requests(shop.store_hash) if "/orders/" in r)
+    assert per_order == [
+        f"GET /stores/{shop.store_hash}/v2/orders/{edited.id}/{what}"
+        for what in ("products", "shipping_addresses")
+    ]
+    (event,) = await probe.changed(1)
+    assert event.changes == ["items"]
+    (item,) = event.order.consignments[0].items
+    assert (item.quantity, str(item.weight_grams)) == (2, "250.00")

@@ -13,8 +13,6 @@ from order_poller.mapping import (
     OrderSkippedError,
     build_event,
     event_id_for,
-    physical_lines,
-    quantity_to_ship,
 )
 
 CHANNEL_ID = uuid.UUID("0b0e7c9e-49a5-4b0e-8d5f-3b1c2a9e7d10")
@@ -259,18 +257,17 @@ def test_unknown_weight_unit_skips_the_order_with_a_retryable_reason() -> None:
     assert "Stones" in skipped.value.detail
 
 
-def test_quantity_to_ship_leaves_out_shipped_and_refunded_units() -> None:
-    assert quantity_to_ship(line(1, quantity=5)) == 5
-    assert quantity_to_ship(line(1, quantity=5, quantity_shipped=2)) == 3
-    assert quantity_to_ship(line(1, quantity=5, quantity_shipped=2, quantity_refunded=1)) == 2
-    assert quantity_to_ship(line(1, quantity=2, quantity_shipped=2, quantity_refunded=1)) == 0
+def test_shipped_and_refunded_units_are_left_out_of_the_event() -> None:
     body = event_json(lines=[line(1, quantity=4, quantity_shipped=1)], addresses=[address(7)])
     assert body["order"]["consignments"][0]["items"][0]["quantity"] == 3
 
 
-def test_physical_lines_keeps_order_and_filters() -> None:
-    kept = physical_lines([line(1), line(2, type="digital"), line(3, order_pickup_method_id=2), line(4)])
-    assert [ln.id for ln in kept] == [1, 4]
+def test_only_lines_that_ship_are_in_the_event_in_their_order() -> None:
+    body = event_json(
+        lines=[line(4), line(2, type="digital"), line(3, order_pickup_method_id=2), line(1)],
+        addresses=[address(7)],
+    )
+    assert [i["order_product_id"] for i in body["order"]["consignments"][0]["items"]] == [1, 4]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ from typing import Any
 from common.bigcommerce.models import OrderProduct, Shipment
 from common.db.despatches import dedupe_key
 from common.events import OrderDespatched
+from common.shipping_rules import with_only_address
 from status_writer.db.writeback import DueDespatch
-from status_writer.planning import fully_shipped, lacks_address, plan_order, tracking_link, with_only_address
+from status_writer.planning import fully_shipped, plan_order, tracking_link
 
 
 def product(pid: int, *, address: int = 1, quantity: int = 1, shipped: int = 0, **extra: Any) -> OrderProduct:
@@ -174,17 +175,12 @@ def test_a_despatch_without_tracking_number_is_still_a_shipment_without_tracking
 
 def test_lines_without_an_address_ship_to_the_orders_only_address() -> None:
     bare = [product(1, address=0), product(2, address=0, quantity=3), product(3, type="digital", address=0)]
-    assert lacks_address(bare)
-    assert not lacks_address([product(1), product(3, type="digital", address=0)])
-
     lines = with_only_address(bare, [44])
     plan = plan_order(9, [due(1, order_address_id=44)], lines, [])
 
     [shipment_plan] = plan.shipments
     assert shipment_plan.body.order_address_id == 44
     assert [(i.order_product_id, i.quantity) for i in shipment_plan.body.items] == [(1, 1), (2, 3)]
-    # with several addresses nothing is guessed
-    assert with_only_address(bare, [44, 45]) == bare
 
 
 def test_units_in_existing_shipments_count_as_shipped_even_if_the_line_count_lags() -> None:

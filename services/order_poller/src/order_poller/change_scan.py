@@ -6,9 +6,10 @@ Two ways in, both under the store's poll lease:
 - `consider()`, for an order the webhook path fetched already.
 
 An order is judged only when the channel downloaded it within the window and BigCommerce modified
-it since the connector last saw it. A status move that is our own write-back is passed over without
-a request. Only an order that really changed costs more: one `/products` read for the event's
-prices and weights, which consignment lines may lack (reference §4.6).
+it since the connector last saw it. A status move that is our own write-back is passed over at
+once. The listed consignments carry what is compared and what the event needs; only an order whose
+listed lines lack a field the event needs (`mapping.LISTED_LINE_NEEDS`; weights may be missing,
+reference §4.6) costs `/products` and `/shipping_addresses`, as in the download.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from common.events import OrderChanged
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from order_poller.changes import Observed, build_changed_event, detect, needs_memory_update, observe
+from order_poller.changes import (
+    Observed,
+    build_changed_event,
+    compared_lines,
+    detect,
+    needs_memory_update,
+    observe,
+)
 from order_poller.db.changes import (
     DownloadedOrderState,
     downloaded_states,
@@ -37,7 +45,7 @@ from order_poller.db.changes import (
 )
 from order_poller.db.schedule import ClaimedChannel
 from order_poller.guard import ChannelGuard
-from order_poller.mapping import OrderSkippedError
+from order_poller.mapping import OrderSkippedError, listed_lines
 
 log = structlog.get_logger(__name__)
 
@@ -143,8 +151,12 @@ class ChangeFinder:
             log.debug("order_moved_by_our_writeback", store_hash=self._channel.store_hash, order_id=order.id)
             return
         try:
-            lines, addresses = await self._lines_and_addresses(order)
-            observed = observe(order, lines, addresses)
+            # what is compared needs no price or weight: listed lines lacking those still serve
+            full = listed_lines(order)
+            compared = full or compared_lines(order)
+            if compared is None:
+                compared = full = await self._read_lines(order)
+            observed = observe(order, *compared)
             if before is None:
                 # downloaded before the memory was kept: remember it as it is from now on
                 await self._record(order, state, observed, None)
@@ -156,16 +168,14 @@ class ChangeFinder:
                 return
             event = None
             if changes:
-                await self._guard.check()
-                # the event's prices and weights: consignment lines may lack them (reference §4.6)
-                products = await self._api.list_order_products(order.id)
+                lines, addresses = full or await self._read_lines(order)
                 event = build_changed_event(
                     channel_id=self._channel.id,
                     store_hash=self._channel.store_hash,
                     trading_name=self._channel.trading_name,
                     weight_units=self._weight_units,
                     order=order,
-                    lines=products,
+                    lines=lines,
                     addresses=addresses,
                     downloaded_event_id=state.event_id,
                     changes=changes,
@@ -183,10 +193,8 @@ class ChangeFinder:
             return
         await self._record(order, state, observed, event)
 
-    async def _lines_and_addresses(self, order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
-        if order.consignments is not None:
-            return _from_consignments(order)
-        # the listing did not expand consignments (it should): read them the long way
+    async def _read_lines(self, order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
+        """Lines and addresses read as the download does when the listing lacks them."""
         await self._guard.check()
         lines = await self._api.list_order_products(order.id)
         await self._guard.check()
@@ -217,22 +225,6 @@ class ChangeFinder:
             changes=list(event.changes),
             event_id=str(event.event_id),
         )
-
-
-def _from_consignments(order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
-    """An expanded order's shipping consignments as `/shipping_addresses` rows and `/products` lines."""
-    assert order.consignments is not None
-    addresses: list[ShippingAddress] = []
-    lines: list[OrderProduct] = []
-    for consignment in order.consignments.shipping:
-        addresses.append(ShippingAddress.model_validate(consignment.model_dump(exclude={"line_items"})))
-        lines.extend(
-            OrderProduct.model_validate(
-                {**item.model_dump(), "product_id": item.product_id or 0, "order_address_id": consignment.id}
-            )
-            for item in consignment.line_items
-        )
-    return lines, addresses
 
 
 def _describe(problem: Exception) -> str:

@@ -24,8 +24,9 @@ from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
 from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.events import Address, OrderChange, OrderChanged
 from common.order_memory import OrderMemory, RememberedConsignment, RememberedItem, digest_of
+from common.shipping_rules import lines_to_ship, ships_in_parcel, units_to_ship, with_only_address
 
-from order_poller.mapping import build_event, quantity_to_ship
+from order_poller.mapping import build_event, listed_lines
 
 # Stable per store, order and what changed: a replayed find of the same change is the same event.
 _CHANGE_NAMESPACE = uuid.UUID("0b7e3c52-6d0f-4f57-a2c4-3c8d5e9f1a60")
@@ -68,22 +69,12 @@ class Observed:
         return OrderMemory(status_id=self.status_id, consignments=tuple(kept))
 
 
-def ships_as_parcel(line: OrderProduct) -> bool:
-    """A line a label is for when units are left: physical and not picked up in store."""
-    return line.type == "physical" and line.order_pickup_method_id == 0
-
-
 def observe(order: Order, lines: Sequence[OrderProduct], addresses: Sequence[ShippingAddress]) -> Observed:
     """Reduce an order, its lines and shipping addresses to what is compared."""
-    only_address = addresses[0].id if len(addresses) == 1 else None
     units: dict[int, dict[int, int]] = {a.id: {} for a in addresses}
-    for line in lines:
-        if not ships_as_parcel(line):
-            continue
-        address_id = line.order_address_id
-        if address_id not in units and only_address is not None:
-            address_id = only_address  # a line without an address of a single-address order
-        units.setdefault(address_id, {})[line.id] = quantity_to_ship(line)
+    for line in with_only_address(lines, [a.id for a in addresses]):
+        if ships_in_parcel(line):
+            units.setdefault(line.order_address_id, {})[line.id] = units_to_ship(line)
     by_id = {a.id: a for a in addresses}
     return Observed(
         status_id=order.status_id,
@@ -98,6 +89,16 @@ def observe(order: Order, lines: Sequence[OrderProduct], addresses: Sequence[Shi
             if lines_here
         ),
     )
+
+
+# What a listed line needs to be compared: which line, whether it ships, and how many units.
+COMPARED_LINE_NEEDS: tuple[str, ...] = ("id", "type", "quantity")
+
+
+def compared_lines(order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]] | None:
+    """The listed consignments' lines and addresses, enough to compare though perhaps not to publish
+    (a price or weight missing reads as 0 here); None as for `listed_lines`."""
+    return listed_lines(order, COMPARED_LINE_NEEDS)
 
 
 def _digest(shipping: ShippingAddress | None) -> str:
@@ -194,7 +195,7 @@ def build_changed_event(
     Raises:
         OrderSkippedError: the order is archived, entirely digital, malformed, or its weight unit unknown.
     """
-    left = any(ships_as_parcel(line) and quantity_to_ship(line) > 0 for line in lines)
+    left = bool(lines_to_ship(lines))
     downloaded = build_event(
         channel_id=channel_id,
         store_hash=store_hash,

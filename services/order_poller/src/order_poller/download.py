@@ -18,14 +18,15 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     TooManyPages,
 )
-from common.bigcommerce.models import Order
+from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
+from common.shipping_rules import lines_to_ship
 from pydantic import ValidationError
 
 from order_poller import units
 from order_poller.db.orders import known_orders, record_download, record_skip
 from order_poller.db.schedule import ClaimedChannel, save_store_info
 from order_poller.guard import ChannelGuard
-from order_poller.mapping import OrderSkippedError, build_event, check_listed, physical_lines
+from order_poller.mapping import OrderSkippedError, build_event, check_listed, listed_lines
 from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
 
 log = structlog.get_logger(__name__)
@@ -54,10 +55,12 @@ class StoreReport:
 class StoreDownloader:
     """Downloads one claimed channel's orders through its `StoreApi`.
 
-    Per order at most two requests: `/products` and, when a physical line exists,
-    `/shipping_addresses`. `include=consignments.line_items` on the list would save both, but
-    consignment line items may lack the weights `/products` has (reference §4.6), and the list's
-    line items carry no price or pickup id either; the safe reading is /products + /shipping_addresses.
+    The listing asks for `include=consignments.line_items&consignment_structure=object`, so each
+    listed order carries its shipping addresses and lines (reference §4.1, §4.6): a new order
+    normally costs no request beyond its share of the listing page. Only an order whose listed
+    lines lack what the event needs (`mapping.LISTED_LINE_NEEDS`; one report says weights may be
+    missing) or a listing without expanded consignments costs `/products` and, when a line ships,
+    `/shipping_addresses`.
     """
 
     def __init__(
@@ -105,7 +108,10 @@ class StoreDownloader:
         for status_id in dict.fromkeys(self._channel.order_status_ids):
             await self._guard.check()
             page: list[Order] = []
-            async for row in self._api.iter_listed_orders(status_id=status_id, min_date_created=since):
+            rows = self._api.iter_listed_orders(
+                status_id=status_id, min_date_created=since, include_consignments=True
+            )
+            async for row in rows:
                 if row.order is None:
                     # one unreadable row is skipped and recorded; the rest of the list still downloads
                     await self._skip_unreadable(row)
@@ -189,13 +195,9 @@ class StoreDownloader:
             await self._skip(order, OrderSkippedError("too_slow", slow.message))
 
     async def _download_order_in_budget(self, order: Order) -> None:
-        await self._guard.check()
+        await self._guard.check()  # also before recording: a disconnect mid-poll stops the rest
         try:
-            lines = await self._api.list_order_products(order.id)
-            has_physical = bool(physical_lines(lines))
-            if has_physical:
-                await self._guard.check()
-            addresses = await self._api.list_shipping_addresses(order.id) if has_physical else []
+            lines, addresses = listed_lines(order) or await self._read_lines(order)
             event = build_event(
                 channel_id=self._channel.id,
                 store_hash=self._channel.store_hash,
@@ -234,6 +236,14 @@ class StoreDownloader:
                 event_id=str(event.event_id),
                 consignments=len(event.order.consignments),
             )
+
+    async def _read_lines(self, order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
+        """The order's lines and addresses when the listing did not carry them usably."""
+        lines = await self._api.list_order_products(order.id)
+        if not lines_to_ship(lines):
+            return lines, []
+        await self._guard.check()
+        return lines, await self._api.list_shipping_addresses(order.id)
 
     async def _skip_unreadable(self, row: ListedOrder) -> None:
         detail = f"BigCommerce sent an order that cannot be read: {row.error}"

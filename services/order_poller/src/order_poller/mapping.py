@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
 from common.errors import first_problem
@@ -17,6 +17,7 @@ from common.events import (
     DownloadedOrder,
     OrderDownloaded,
 )
+from common.shipping_rules import lines_to_ship, units_to_ship, with_only_address
 from pydantic import ValidationError
 
 from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missing
@@ -70,26 +71,50 @@ def check_listed(order: Order) -> None:
         raise OrderSkippedError("digital_order", "the order has only digital items")
 
 
-def quantity_to_ship(line: OrderProduct) -> int:
-    """Units of a line still to ship.
+# The line fields an event needs that have no safe default. BigCommerce documents a consignment's
+# expanded line items as the same order product objects `/products` returns (`orderProducts`,
+# reference §4.4, §4.6), but one report says they can lack the weights `/products` has: an order
+# whose listed lines lack one of these is read from `/products` instead. `id` is the order_product_id
+# shipments name, `type` keeps digital lines and gift certificates out, `quantity` (with the
+# shipped/refunded counts, 0 when absent in both views) sizes the item, `price_inc_tax` and `weight`
+# are the item's value and weight. The other fields (sku, name, product and variant ids) read the
+# same way in both views.
+LISTED_LINE_NEEDS: tuple[str, ...] = ("id", "type", "quantity", "price_inc_tax", "weight")
 
-    An order in Awaiting Shipment normally has nothing shipped, but a merchant may ship part of it
-    by hand or refund a unit first: neither a shipped nor a refunded unit should get a label, so
-    both are taken off (never below zero).
+
+def listed_lines(
+    order: Order, needs: Sequence[str] = LISTED_LINE_NEEDS
+) -> tuple[list[OrderProduct], list[ShippingAddress]] | None:
+    """The order's lines and shipping addresses from the listing's expanded consignments.
+
+    None when the listing cannot stand in for `/products` + `/shipping_addresses`: consignments
+    not expanded (a server that ignored `include`), or a line lacking one of `needs` (by default
+    `LISTED_LINE_NEEDS`, what an event needs).
+    Pickup, digital and gift-certificate lines sit in other consignments than `shipping`
+    (reference §4.6); none of them ships, so reading only `shipping` leaves out nothing that does.
     """
-    return max(0, line.quantity - line.quantity_shipped - line.quantity_refunded)
+    if order.consignments is None:
+        return None
+    lines: list[OrderProduct] = []
+    addresses: list[ShippingAddress] = []
+    for consignment in order.consignments.shipping:
+        addresses.append(consignment.address())
+        for raw in consignment.line_items:
+            line = _listed_line(raw, consignment.id, needs)
+            if line is None:
+                return None
+            lines.append(line)
+    return lines, addresses
 
 
-def physical_lines(lines: Sequence[OrderProduct]) -> list[OrderProduct]:
-    """Lines that need a label: physical, not picked up in store, with units left to ship.
-
-    Digital and gift-certificate lines never ship; pickup (BOPIS) lines leave the shop by hand.
-    """
-    return [
-        line
-        for line in lines
-        if line.type == "physical" and line.order_pickup_method_id == 0 and quantity_to_ship(line) > 0
-    ]
+def _listed_line(raw: Any, address_id: int, needs: Sequence[str]) -> OrderProduct | None:
+    if not isinstance(raw, dict) or any(raw.get(name) in (None, "") for name in needs):
+        return None
+    try:
+        # the consignment says where the line ships, whatever the line's own field says
+        return OrderProduct.model_validate({**raw, "order_address_id": address_id})
+    except ValidationError:
+        return None  # /products decides whether the order is malformed
 
 
 def _address(source: ShippingAddress) -> Address:
@@ -120,7 +145,7 @@ def _item(line: OrderProduct, grams_per: Decimal) -> DownloadedItem:
         variant_id=line.variant_id,
         sku=line.sku,
         name=line.name,
-        quantity=quantity_to_ship(line),
+        quantity=units_to_ship(line),
         # v2 price_inc_tax is per unit (total_inc_tax is the line total)
         unit_price_inc_tax=line.price_inc_tax,
         weight_grams=line.weight * grams_per,
@@ -144,7 +169,7 @@ def build_event(
         OrderSkippedError: nothing physical to ship, an unknown weight unit, or malformed data.
     """
     check_listed(order)
-    shippable = physical_lines(lines)
+    shippable = lines_to_ship(lines)
     if not shippable:
         raise OrderSkippedError("no_physical_items", "the order has no physical item left to ship")
     try:
@@ -153,13 +178,9 @@ def build_event(
     except UnknownWeightUnitError as error:
         raise OrderSkippedError("unknown_weight_unit", str(error)) from None
     by_id = {address.id: address for address in addresses}
-    # a line without order_address_id (absent, 0) of a single-address order ships to that address
-    only_address = addresses[0].id if len(addresses) == 1 else None
     groups: dict[int, list[OrderProduct]] = {}
-    for line in shippable:
+    for line in with_only_address(shippable, [address.id for address in addresses]):
         address_id = line.order_address_id
-        if address_id == 0 and address_id not in by_id and only_address is not None:
-            address_id = only_address
         if address_id not in by_id:
             raise OrderSkippedError("malformed", f"line {line.id} ships to unknown address {address_id}")
         groups.setdefault(address_id, []).append(line)

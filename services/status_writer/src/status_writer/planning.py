@@ -8,6 +8,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from common.bigcommerce.models import NewShipment, NewShipmentItem, OrderProduct, Shipment
+from common.shipping_rules import ships_in_parcel, units_to_ship
 
 from status_writer.db.writeback import DueDespatch
 
@@ -52,39 +53,17 @@ class OrderPlan:
 
 
 def shippable_lines(products: Iterable[OrderProduct]) -> dict[int, OrderProduct]:
-    """Order lines that travel in a parcel: physical, not picked up in store (reference §10.8)."""
-    return {p.id: p for p in products if p.type == "physical" and p.order_pickup_method_id == 0}
-
-
-def lacks_address(products: Iterable[OrderProduct]) -> bool:
-    """Whether a line that ships names no shipping address (order_address_id absent or 0)."""
-    return any(p.order_address_id == 0 for p in shippable_lines(products).values())
-
-
-def with_only_address(products: Sequence[OrderProduct], address_ids: Sequence[int]) -> list[OrderProduct]:
-    """Lines without an address ship to the order's address when it has exactly one."""
-    if len(address_ids) != 1:
-        return list(products)
-    only = address_ids[0]
-    return [
-        p.model_copy(update={"order_address_id": only}) if p.order_address_id == 0 else p for p in products
-    ]
+    """The order's lines that travel in a parcel, by order_product_id."""
+    return {p.id: p for p in products if ships_in_parcel(p)}
 
 
 def units_unshipped(lines: dict[int, OrderProduct], shipments: Sequence[Shipment] = ()) -> dict[int, int]:
-    """Units of each line neither shipped nor refunded.
-
-    Shipped is the larger of the line's `quantity_shipped` and the units in the order's shipments:
-    they normally agree, but a shipment the line's count does not reflect yet still counts.
-    """
+    """Units of each line neither shipped (by its count or the order's shipments) nor refunded."""
     in_shipments: dict[int, int] = {}
     for shipment in shipments:
         for item in shipment.items:
             in_shipments[item.order_product_id] = in_shipments.get(item.order_product_id, 0) + item.quantity
-    return {
-        pid: max(0, p.quantity - max(p.quantity_shipped, in_shipments.get(pid, 0)) - p.quantity_refunded)
-        for pid, p in lines.items()
-    }
+    return {pid: units_to_ship(p, in_shipments.get(pid, 0)) for pid, p in lines.items()}
 
 
 def find_match(body: NewShipment, shipments: Sequence[Shipment]) -> Shipment | None:

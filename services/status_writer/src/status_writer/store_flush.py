@@ -25,12 +25,13 @@ from common.bigcommerce.errors import (
 )
 from common.db.channels import mark_reauthorization_required
 from common.leases import Lease, LeaseLostError
+from common.shipping_rules import lacks_address, with_only_address
 from pydantic import ValidationError
 
 from status_writer.db.stores import channel_still_writable
 from status_writer.db.writeback import DueDespatch, FlushChannel, Settlement, mark_posting, settle
 from status_writer.metrics import DESPATCHES_DEFERRED, DESPATCHES_FAILED, DESPATCHES_WRITTEN
-from status_writer.planning import OrderPlan, fully_shipped, lacks_address, plan_order, with_only_address
+from status_writer.planning import OrderPlan, fully_shipped, plan_order
 
 log = structlog.get_logger(__name__)
 
