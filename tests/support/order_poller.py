@@ -22,6 +22,7 @@ from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher, generate_key
 from common.events import OrderDownloaded
 from common.outbox import OutboxRelay
+from order_poller.download import KnownOrderHandler
 from order_poller.poller import Poller, PollerConfig
 
 from tests.support.amqp import bind_probe, get_messages
@@ -87,7 +88,14 @@ class Rig:
     config: PollerConfig
     pollers: list[Poller] = field(default_factory=list)
 
-    def poller(self, *, owner: str | None = None, seed: int = 1, **config: object) -> Poller:
+    def poller(
+        self,
+        *,
+        owner: str | None = None,
+        seed: int = 1,
+        on_known_order: KnownOrderHandler | None = None,
+        **config: object,
+    ) -> Poller:
         poller = Poller(
             self.pool,
             self.client,
@@ -96,6 +104,7 @@ class Rig:
             owner=owner,
             clock=self.time.now,
             rng=random.Random(seed),
+            on_known_order=on_known_order,
         )
         self.pollers.append(poller)
         return poller

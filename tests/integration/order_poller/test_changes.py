@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+from auth_gateway.db.order_changes import moves_downloaded_order
+from auth_gateway.db.order_requests import request_order_download
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec
 from bigcommerce_sandbox.merchant import Merchant
 from common.amqp import EventPublisher, Topology
@@ -290,3 +292,52 @@ async def test_listed_lines_without_weights_cost_a_read_only_for_an_order_that_c
     assert event.changes == ["items"]
     (item,) = event.order.consignments[0].items
     assert (item.quantity, str(item.weight_grams)) == (2, "250.00")
+
+
+async def gateway_request(pool: asyncpg.Pool, shop: Shop, order_id: int, new_status_id: int) -> bool:
+    """What the gateway does for a statusUpdated delivery, in its own transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        moved = await moves_downloaded_order(conn, shop.store_hash, order_id, new_status_id)
+        return await request_order_download(
+            conn, shop.channel_id, order_id, new_status_id, downloaded_order_moved=moved
+        )
+
+
+async def test_a_change_found_by_a_webhook_costs_one_request_of_the_order(
+    shop: Shop, probe: Probe, pool: asyncpg.Pool
+) -> None:
+    sandbox = shop.rig.sandbox
+    cancelled = sandbox.add_order(shop.store_hash)
+    ours = sandbox.add_order(shop.store_hash)
+    never_downloaded = sandbox.add_order(shop.store_hash, status_id=11)
+    await shop.rig.poller().run_once()  # downloaded; the window is next due in 10-15 minutes
+    assert await probe.relay.run_once() == 2
+    sandbox.clear_requests(shop.store_hash)
+
+    await shop.merchant.cancel(cancelled.id)
+    assert await gateway_request(pool, shop, cancelled.id, 5)
+    # a move of an order never downloaded, and our own write-back's move, request nothing
+    assert not await gateway_request(pool, shop, never_downloaded.id, 5)
+    despatch = OrderDespatched(
+        channel_id=shop.channel_id,
+        store_hash=shop.store_hash,
+        order_id=ours.id,
+        despatched_at=shop.rig.time.now(),
+    )
+    async with pool.acquire() as conn:
+        assert await record_despatch(conn, despatch)
+    assert not await gateway_request(pool, shop, ours.id, 2)
+
+    (result,) = await shop.rig.poller().run_once()
+
+    assert result.outcome == "ok"
+    [call] = sandbox.requests(shop.store_hash)
+    assert (call.method, call.path) == ("GET", f"/stores/{shop.store_hash}/v2/orders/{cancelled.id}")
+    assert await probe.relay.run_once() == 1
+    (event,) = await probe.changed(1)
+    assert (event.order.order_id, event.changes) == (cancelled.id, ["cancelled"])
+
+    # the scheduled poll finds the same change remembered: nothing more
+    shop.rig.time.advance(901)
+    assert await shop.poll(probe) == 0
+    assert await probe.empty()

@@ -80,7 +80,7 @@ class ChangeFinder:
         *,
         clock: Callable[[], datetime],
         max_age: timedelta,
-        weight_units: str | None,
+        weight_units: Callable[[], str | None],
         on_announced: Callable[[], None] = lambda: None,
     ) -> None:
         self._pool = pool
@@ -129,6 +129,13 @@ class ChangeFinder:
             )
         return self.report
 
+    async def on_known_order(self, channel: ClaimedChannel, order: Order) -> None:
+        """The webhook path's seam (`download.KnownOrderHandler`): an order fetched on request that
+        the channel downloaded before, judged at once with no further request of its own."""
+        if channel.id != self._channel.id:
+            raise ValueError("an order of another channel")  # a wiring mistake, never data
+        await self.consider([order])
+
     async def consider(self, orders: Sequence[Order]) -> None:
         """Judge orders as BigCommerce shows them now; those the channel did not download are ignored."""
         window_start = self._window_start()
@@ -173,7 +180,7 @@ class ChangeFinder:
                     channel_id=self._channel.id,
                     store_hash=self._channel.store_hash,
                     trading_name=self._channel.trading_name,
-                    weight_units=self._weight_units,
+                    weight_units=self._weight_units(),
                     order=order,
                     lines=lines,
                     addresses=addresses,

@@ -29,6 +29,7 @@ from common.lifecycle import replica_id
 from pydantic import ValidationError
 
 from order_poller.change_scan import ChangeFinder
+from order_poller.db.order_requests import OrderRequest, forget_served_requests, waiting_order_requests
 from order_poller.db.schedule import (
     ClaimedChannel,
     claim_due_channels,
@@ -37,7 +38,7 @@ from order_poller.db.schedule import (
     next_claimable_at,
     release_lease,
 )
-from order_poller.download import StoreDownloader, StoreReport
+from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
 from order_poller.guard import ChannelGuard, ChannelStoppedError
 from order_poller.metrics import POLL_DURATION, POLLS
 
@@ -69,12 +70,16 @@ class PollerConfig:
     recheck_interval_s: float = 1.0
     # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
     idle_max_s: float = 5.0
+    # requested orders (webhooks) served per poll of a store; more are served by the next claim
+    order_requests_per_poll: int = 250
 
     def __post_init__(self) -> None:
         if not 0 < self.interval_min_s <= self.interval_max_s:
             raise ValueError("need 0 < interval_min_s <= interval_max_s")
         if not 0 < self.order_budget_s <= self.lease_s / 2:
             raise ValueError("need 0 < order_budget_s <= lease_s / 2")
+        if self.order_requests_per_poll < 1:
+            raise ValueError("need order_requests_per_poll >= 1")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Poller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
+        on_known_order: KnownOrderHandler | None = None,
         backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
@@ -116,6 +122,8 @@ class Poller:
         self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
+        # None: a requested order already downloaded is judged for OrderChanged (tests may watch instead)
+        self._on_known_order = on_known_order
         self._backoff = backoff
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -215,12 +223,30 @@ class Poller:
         report = StoreReport(weight_units=channel.weight_units)
         outcome: Outcome = "ok"
         error: str | None = None
+        requests: list[OrderRequest] = []
+        if channel.orders_requested_at is not None:
+            requests = await waiting_order_requests(
+                self._pool, channel.id, self.config.order_requests_per_poll
+            )
+        served = False
         try:
             token = self._cipher.decrypt(channel.access_token_encrypted)
 
             def store_api(plan: str | None) -> StoreApi:
                 return self._client.store(channel.store_hash, token, plan=plan)
 
+            # changes to downloaded orders: a requested order already downloaded is judged at once,
+            # and the scheduled poll lists what was modified since its last scan
+            changes = ChangeFinder(
+                self._pool,
+                store_api(channel.plan_name),
+                channel,
+                guard,
+                clock=self._clock,
+                max_age=timedelta(days=self.config.max_age_days),
+                weight_units=lambda: report.weight_units,
+                on_announced=self._on_downloaded,
+            )
             downloader = StoreDownloader(
                 self._pool,
                 store_api,
@@ -231,19 +257,16 @@ class Poller:
                 order_concurrency=self.config.order_concurrency,
                 on_downloaded=self._on_downloaded,
                 order_budget_s=self.config.order_budget_s,
+                on_known_order=self._on_known_order or changes.on_known_order,
             )
             report = downloader.report
-            await downloader.run()
-            await ChangeFinder(
-                self._pool,
-                store_api(channel.plan_name),
-                channel,
-                guard,
-                clock=self._clock,
-                max_age=timedelta(days=self.config.max_age_days),
-                weight_units=report.weight_units,
-                on_announced=self._on_downloaded,
-            ).scan()
+            # requested orders first: one GET each, and the window's listing then knows them
+            await downloader.download_requested([r.order_id for r in requests])
+            await forget_served_requests(self._pool, channel.id, requests)
+            served = True
+            if channel.window_due:
+                await downloader.run()
+                await changes.scan()
             if not report.weight_unit_supported:
                 error = (
                     f"store weight unit {report.weight_units!r} is not supported "
@@ -258,7 +281,14 @@ class Poller:
         except ReauthorizationRequired:
             # no further request with this token until the app is installed again
             await mark_reauthorization_required(self._pool, channel.id, channel.grant_generation)
-            await self._finish(channel, next_at=None, downloaded_at=None, error=None, write_error=False)
+            await self._finish(
+                channel,
+                next_at=None,
+                downloaded_at=None,
+                error=None,
+                write_error=False,
+                orders_again_at=channel.orders_requested_at,
+            )
             log.warning("store_reauthorization_required", store_hash=channel.store_hash)
             return PollResult(channel.id, channel.store_hash, "reauthorization_required", report)
         except MissingScope:
@@ -275,11 +305,22 @@ class Poller:
         except TokenDecryptionError as failure:
             outcome, error = "failed", str(failure)
         now = await self._now()
+        next_at = self.next_download_at(now)
+        if not served and requests:
+            orders_again_at: datetime | None = next_at  # after a failure: with the next scheduled poll
+        elif len(requests) == self.config.order_requests_per_poll:
+            orders_again_at = channel.orders_requested_at  # more may wait: claimable again at once
+        else:
+            orders_again_at = None
         await self._finish(
             channel,
-            next_at=self.next_download_at(now),
-            downloaded_at=now if outcome == "ok" else None,
+            next_at=next_at,
+            downloaded_at=now if outcome == "ok" and channel.window_due else None,
             error=error,
+            # a poll of requested orders alone clears no error (it did not read the window)
+            write_error=channel.window_due or error is not None,
+            window_read=channel.window_due,
+            orders_again_at=orders_again_at,
         )
         return PollResult(channel.id, channel.store_hash, outcome, report, error)
 
@@ -291,6 +332,8 @@ class Poller:
         downloaded_at: datetime | None,
         error: str | None,
         write_error: bool = True,
+        window_read: bool = True,
+        orders_again_at: datetime | None = None,
     ) -> None:
         kept = await finish_poll(
             self._pool,
@@ -300,6 +343,8 @@ class Poller:
             downloaded_at=downloaded_at,
             download_error=error,
             write_error=write_error,
+            window_read=window_read,
+            orders_again_at=orders_again_at,
         )
         if not kept:
             log.warning("store_poll_lease_lost", store_hash=channel.store_hash)

@@ -26,6 +26,10 @@ class ClaimedChannel(BaseModel):
     grant_generation: int
     # the due time the claim saw: a request_download during the poll changes it and is honoured
     next_download_at: datetime | None
+    # due for its scheduled read of the whole window (else claimed only for requested orders)
+    window_due: bool = True
+    # when orders were last requested as the claim saw it (None: no order request waiting)
+    orders_requested_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"ClaimedChannel(id={self.id}, store_hash={self.store_hash!r})"  # never the token
@@ -39,7 +43,7 @@ WITH due AS (
       FROM channels
      WHERE status = 'active'
        AND access_token_encrypted IS NOT NULL
-       AND (next_download_at IS NULL OR next_download_at <= $1)
+       AND (next_download_at IS NULL OR next_download_at <= $1 OR orders_requested_at <= $1)
        AND (poll_lease_until IS NULL OR poll_lease_until <= $1)
      ORDER BY next_download_at NULLS FIRST, id
      LIMIT $2
@@ -50,7 +54,8 @@ UPDATE channels AS c
   FROM due
  WHERE c.id = due.id
 RETURNING c.id, c.store_hash, c.trading_name, c.order_status_ids, c.weight_units, c.plan_name,
-          c.access_token_encrypted, c.grant_generation, c.next_download_at
+          c.access_token_encrypted, c.grant_generation, c.next_download_at,
+          (c.next_download_at IS NULL OR c.next_download_at <= $1) AS window_due, c.orders_requested_at
 """
 
 
@@ -105,13 +110,18 @@ async def renew_lease(
 
 
 # next_download_at: a value different from the one claimed means a download was requested while
-# polling (webhook, sync); keep it so the channel is polled again at once.
+# polling (sync, activation); keep it so the channel is polled again at once. A poll that did not
+# read the window ($8 false: only requested orders) leaves the schedule as it was.
+# orders_requested_at likewise: changed since the claim means new order requests, kept; else $10,
+# when the requests still waiting are to be served (NULL: none wait).
 FINISH_POLL = """
 UPDATE channels
    SET poll_lease_owner = NULL,
        poll_lease_until = NULL,
-       next_download_at = CASE WHEN next_download_at IS DISTINCT FROM $3 THEN next_download_at
+       next_download_at = CASE WHEN NOT $8 OR next_download_at IS DISTINCT FROM $3 THEN next_download_at
                                ELSE $4 END,
+       orders_requested_at = CASE WHEN orders_requested_at IS DISTINCT FROM $9 THEN orders_requested_at
+                                  ELSE $10 END,
        last_download_at = COALESCE($5, last_download_at),
        last_download_error = CASE WHEN $7 THEN $6 ELSE last_download_error END,
        updated_at = now()
@@ -128,8 +138,14 @@ async def finish_poll(
     downloaded_at: datetime | None,
     download_error: str | None,
     write_error: bool = True,
+    window_read: bool = True,
+    orders_again_at: datetime | None = None,
 ) -> bool:
-    """Release the lease and record the poll's health; False when the lease was no longer ours."""
+    """Release the lease and record the poll's health; False when the lease was no longer ours.
+
+    `window_read` False keeps the schedule (the poll served requested orders only);
+    `orders_again_at` is when order requests still waiting are to be served (None: none wait).
+    """
     result: str = await conn.execute(
         FINISH_POLL,
         channel.id,
@@ -139,6 +155,9 @@ async def finish_poll(
         downloaded_at,
         redact_optional(download_error),
         write_error,
+        window_read,
+        channel.orders_requested_at,
+        orders_again_at,
     )
     return result.endswith(" 1")
 
@@ -159,7 +178,8 @@ async def release_lease(
 # The earliest moment a channel becomes claimable (due and its lease run out); NULL when none.
 # GREATEST ignores NULLs; both NULL (never polled, not leased) means due since forever.
 NEXT_CLAIMABLE_AT = """
-SELECT min(COALESCE(GREATEST(next_download_at, poll_lease_until), 'epoch'::timestamptz))
+SELECT min(COALESCE(GREATEST(LEAST(next_download_at, orders_requested_at), poll_lease_until),
+                    'epoch'::timestamptz))
   FROM channels
  WHERE status = 'active' AND access_token_encrypted IS NOT NULL
 """
