@@ -32,11 +32,11 @@ from order_poller.change_scan import ChangeFinder
 from order_poller.db.order_requests import OrderRequest, forget_served_requests, waiting_order_requests
 from order_poller.db.schedule import (
     ClaimedChannel,
+    OrdersAgain,
     claim_due_channels,
-    database_now,
     finish_poll,
-    next_claimable_at,
     release_lease,
+    seconds_to_next_claimable,
 )
 from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
 from order_poller.guard import ChannelGuard, ChannelStoppedError
@@ -132,10 +132,13 @@ class Poller:
         """Look at the schedule now (a download was requested)."""
         self._wake.set()
 
+    def next_interval_s(self) -> float:
+        """A uniform random interval to the next poll: thousands of stores spread over it."""
+        return self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
+
     def next_download_at(self, now: datetime) -> datetime:
-        """Now plus a uniform random interval: thousands of stores spread over the interval."""
-        seconds = self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
-        return now + timedelta(seconds=seconds)
+        """Now plus a uniform random interval."""
+        return now + timedelta(seconds=self.next_interval_s())
 
     async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
         """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
@@ -151,19 +154,19 @@ class Poller:
                 return results
             results.extend(batch)
 
-    async def _now(self) -> datetime:
-        """The schedule's clock: the driven one in tests, else the database's."""
-        if self._schedule_clock is not None:
-            return self._schedule_clock()
-        return await database_now(self._pool)
-
     async def _claim(self, limit: int) -> list[ClaimedChannel]:
         if limit <= 0:
             return []
-        now = await self._now()
-        lease_until = now + timedelta(seconds=self.config.lease_s)
+        # one statement: without a driven clock the database's now() decides due times and leases
+        now = self._schedule_clock() if self._schedule_clock is not None else None
+        lease_until = None if now is None else now + timedelta(seconds=self.config.lease_s)
         return await claim_due_channels(
-            self._pool, owner=self.owner, now=now, lease_until=lease_until, limit=limit
+            self._pool,
+            owner=self.owner,
+            now=now,
+            lease_until=lease_until,
+            limit=limit,
+            lease_s=self.config.lease_s,
         )
 
     async def poll_channel(self, channel: ClaimedChannel) -> PollResult:
@@ -219,6 +222,8 @@ class Poller:
             clock=self._schedule_clock,
             stopping=self._stopping,
             recheck_interval_s=self.config.recheck_interval_s,
+            # the claim has just read status and grant and set the lease: it is the first check
+            checked_now=True,
         )
         report = StoreReport(weight_units=channel.weight_units)
         outcome: Outcome = "ok"
@@ -282,12 +287,7 @@ class Poller:
             # no further request with this token until the app is installed again
             await mark_reauthorization_required(self._pool, channel.id, channel.grant_generation)
             await self._finish(
-                channel,
-                next_at=None,
-                downloaded_at=None,
-                error=None,
-                write_error=False,
-                orders_again_at=channel.orders_requested_at,
+                channel, next_in_s=None, downloaded=False, error=None, write_error=False, orders_again="again"
             )
             log.warning("store_reauthorization_required", store_hash=channel.store_hash)
             return PollResult(channel.id, channel.store_hash, "reauthorization_required", report)
@@ -304,23 +304,20 @@ class Poller:
             )
         except TokenDecryptionError as failure:
             outcome, error = "failed", str(failure)
-        now = await self._now()
-        next_at = self.next_download_at(now)
+        orders_again: OrdersAgain = "none"
         if not served and requests:
-            orders_again_at: datetime | None = next_at  # after a failure: with the next scheduled poll
+            orders_again = "next"  # after a failure: with the next scheduled poll, not in a loop
         elif len(requests) == self.config.order_requests_per_poll:
-            orders_again_at = channel.orders_requested_at  # more may wait: claimable again at once
-        else:
-            orders_again_at = None
+            orders_again = "again"  # more may wait: claimable again at once
         await self._finish(
             channel,
-            next_at=next_at,
-            downloaded_at=now if outcome == "ok" and channel.window_due else None,
+            next_in_s=self.next_interval_s(),
+            downloaded=outcome == "ok" and channel.window_due,
             error=error,
             # a poll of requested orders alone clears no error (it did not read the window)
             write_error=channel.window_due or error is not None,
             window_read=channel.window_due,
-            orders_again_at=orders_again_at,
+            orders_again=orders_again,
         )
         return PollResult(channel.id, channel.store_hash, outcome, report, error)
 
@@ -328,23 +325,24 @@ class Poller:
         self,
         channel: ClaimedChannel,
         *,
-        next_at: datetime | None,
-        downloaded_at: datetime | None,
+        next_in_s: float | None,
+        downloaded: bool,
         error: str | None,
         write_error: bool = True,
         window_read: bool = True,
-        orders_again_at: datetime | None = None,
+        orders_again: OrdersAgain = "none",
     ) -> None:
         kept = await finish_poll(
             self._pool,
             channel,
             owner=self.owner,
-            next_download_at=next_at,
-            downloaded_at=downloaded_at,
+            next_in_s=next_in_s,
+            downloaded=downloaded,
             download_error=error,
             write_error=write_error,
             window_read=window_read,
-            orders_again_at=orders_again_at,
+            orders_again=orders_again,
+            now=self._schedule_clock() if self._schedule_clock is not None else None,
         )
         if not kept:
             log.warning("store_poll_lease_lost", store_hash=channel.store_hash)
@@ -394,10 +392,10 @@ class Poller:
             await self._drain(running, grace_s)
 
     async def _idle_delay(self) -> float:
-        next_at = await next_claimable_at(self._pool)
-        if next_at is None:
+        now = self._schedule_clock() if self._schedule_clock is not None else None
+        seconds = await seconds_to_next_claimable(self._pool, now)
+        if seconds is None:
             return self.config.idle_max_s
-        seconds = (next_at - await self._now()).total_seconds()
         return min(self.config.idle_max_s, max(0.05, seconds))
 
     async def _wait(
