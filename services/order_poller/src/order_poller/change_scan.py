@@ -41,7 +41,6 @@ from order_poller.db.changes import (
     downloaded_states,
     record_change,
     save_scan_from,
-    scan_from,
 )
 from order_poller.db.schedule import ClaimedChannel
 from order_poller.guard import ChannelGuard
@@ -107,7 +106,7 @@ class ChangeFinder:
         """
         started = self._clock()
         window_start = self._window_start()
-        cursor = await scan_from(self._pool, self._channel.id)
+        cursor = self._channel.changes_scan_from  # read with the claim: no statement of its own
         since = window_start if cursor is None or cursor < window_start else cursor
         await self._guard.check()
         page: list[Order] = []

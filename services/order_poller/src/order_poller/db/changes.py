@@ -1,5 +1,5 @@
 """Change detection's storage: what was remembered of downloaded orders, updated with the
-`OrderChanged` outbox row in one transaction, and each channel's scan cursor."""
+`OrderChanged` outbox row in one transaction, and each channel's scan cursor (read with the claim, `db.schedule.CLAIM_DUE`)."""
 
 from __future__ import annotations
 
@@ -98,17 +98,10 @@ async def record_change(
     return True
 
 
-SELECT_SCAN_FROM = "SELECT scan_from FROM order_change_scans WHERE channel_id = $1"
 UPSERT_SCAN_FROM = """
 INSERT INTO order_change_scans (channel_id, scan_from) VALUES ($1, $2)
 ON CONFLICT (channel_id) DO UPDATE SET scan_from = EXCLUDED.scan_from, updated_at = now()
 """
-
-
-async def scan_from(conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID) -> datetime | None:
-    """Where the channel's next scan starts; None when it never scanned (or the cursor was purged)."""
-    value: datetime | None = await conn.fetchval(SELECT_SCAN_FROM, channel_id)
-    return value
 
 
 async def save_scan_from(
