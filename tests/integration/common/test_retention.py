@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+from common.db.outbox import enqueue
 from common.events import ChannelConnected
-from common.outbox import enqueue
 from common.retention import PERSONAL_DATA_LOCK, RetentionPolicy, sweep
 from common.settings import ServiceSettings
 

@@ -357,3 +357,13 @@ class AppConfig:
             uninstall_callback_url=f"{base}/bigcommerce/uninstall",
             remove_user_callback_url=f"{base}/bigcommerce/remove-user",
         )
+
+
+@dataclass(frozen=True)
+class CallbackCall:
+    """One server-to-server call of an app callback (uninstall, remove_user)."""
+
+    url: str
+    status: int | None
+    error: str | None
+    at: float

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from prometheus_client import Counter
 
 from common.backoff import Backoff, BackoffFactory
+from common.db.advisory_locks import DOWNLOAD_MEMORY_RETENTION, PERSONAL_DATA_RETENTION, try_lock, unlock
 from common.db.errors import is_server_error
 from common.db.leases import purge_expired_leases
 from common.db.retention import (
@@ -35,17 +36,18 @@ from common.db.retention import (
     PURGE_PUBLISHED_OUTBOX,
     PURGE_SKIPPED_ORDERS,
     purge_batch,
-    try_lock,
-    unlock,
 )
 from common.supervision import finish, spawn
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
 ROWS_DELETED = Counter("retention_rows_deleted_total", "Rows deleted by the retention sweep", ["table"])
 
-PERSONAL_DATA_LOCK = 0x6263_7265_7431  # "bcret1": any constant shared by every replica
-DOWNLOAD_MEMORY_LOCK = 0x6263_7265_7432
+PERSONAL_DATA_LOCK = PERSONAL_DATA_RETENTION
+DOWNLOAD_MEMORY_LOCK = DOWNLOAD_MEMORY_RETENTION
 DOWNLOAD_MEMORY_MARGIN_DAYS = 3
 EXPIRED_LEASE_AGE_S = 24 * 3600.0
 

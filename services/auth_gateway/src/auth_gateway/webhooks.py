@@ -16,7 +16,7 @@ from auth_gateway.db.channel_writes import get_webhook_target
 from auth_gateway.db.order_changes import moves_downloaded_order
 from auth_gateway.db.order_requests import request_order_download
 from auth_gateway.db.webhook_deliveries import remember_delivery
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 
 log = structlog.get_logger(__name__)
 

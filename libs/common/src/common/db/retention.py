@@ -34,9 +34,6 @@ DELETE FROM order_change_scans WHERE channel_id IN (
     SELECT channel_id FROM order_change_scans WHERE scan_from < now() - make_interval(days => $1) LIMIT $2)
 """
 
-TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
-UNLOCK = "SELECT pg_advisory_unlock($1)"
-
 
 async def purge_batch(
     conn: asyncpg.Connection, statement: str, *, older_than_days: int, batch_size: int
@@ -44,12 +41,3 @@ async def purge_batch(
     """Run one purge statement; returns how many rows it deleted."""
     result: str = await conn.execute(statement, older_than_days, batch_size)
     return int(result.rsplit(" ", 1)[-1])
-
-
-async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
-    """Take a session advisory lock if free: the replica that gets it does the job, the others skip it."""
-    return bool(await conn.fetchval(TRY_LOCK, key))
-
-
-async def unlock(conn: asyncpg.Connection, key: int) -> None:
-    await conn.execute(UNLOCK, key)
