@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from common.bigcommerce.client import MAX_PAGE_SIZE, StoreApi
 from common.bigcommerce.errors import InvalidRequest, NotFound
@@ -45,6 +45,9 @@ from order_poller.db.changes import (
 from order_poller.db.schedule import ClaimedChannel
 from order_poller.guard import ChannelGuard
 from order_poller.mapping import OrderSkippedError, listed_lines
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
