@@ -160,3 +160,64 @@ async def test_touch_moves_only_date_modified(
     changed = {key for key in after if after[key] != before[key]}
     assert changed == {"date_modified", "staff_notes"}
     assert scopes(receiver) == ["store/order/updated"]
+
+
+async def post_action(sandbox: Sandbox, order_id: int, **form: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{sandbox.base_url}/manage/orders/{order_id}/actions",
+            data={"store": STORE_HASH, **form},
+            allow_redirects=True,
+        ) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def test_the_order_page_offers_the_actions_and_they_change_the_order(
+    local: tuple[Sandbox, Api], receiver: Receiver
+) -> None:
+    sandbox, _ = local
+    order = sandbox.add_order(STORE_HASH, [LineSpec(quantity=1)])
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{sandbox.base_url}/manage/orders/{order.id}") as page,
+    ):
+        html = await page.text()
+    assert all(part in html for part in ("Merchant actions", 'value="cancel"', 'name="quantity"'))
+
+    status, html = await post_action(
+        sandbox, order.id, action="quantity", line=str(order.lines[0].id), quantity="3"
+    )
+    assert (status, "The quantity of line" in html) == (200, True)
+    assert order.lines[0].quantity == 3
+    status, html = await post_action(
+        sandbox, order.id, action="address", address=str(order.addresses[0].id), city="Leeds", zip=""
+    )
+    assert (status, order.addresses[0].address.city) == (200, "Leeds")
+    assert order.addresses[0].address.zip == DEFAULT_ADDRESS.zip  # left empty: unchanged
+    status, html = await post_action(sandbox, order.id, action="cancel")
+    assert (status, order.status_id) == (200, 5)
+    assert "store/order/statusUpdated" in scopes(receiver)
+
+
+async def test_hostile_or_impossible_actions_change_nothing(local: tuple[Sandbox, Api]) -> None:
+    sandbox, _ = local
+    order = sandbox.add_order(STORE_HASH, [LineSpec(quantity=2, quantity_shipped=2)])
+    before = order.date_modified
+    assert (await post_action(sandbox, order.id, action="explode"))[0] == 400
+    assert (await post_action(sandbox, order.id, action="quantity", line="x", quantity="1"))[0] == 400
+    assert (
+        await post_action(sandbox, order.id, action="quantity", line=str(order.lines[0].id), quantity="0")
+    )[0] == 400
+    status, _ = await post_action(
+        sandbox, order.id, action="address", address=str(order.addresses[0].id), city="Lee\x00ds"
+    )
+    assert status == 400
+    assert (await post_action(sandbox, 99999, action="cancel"))[0] == 404
+    # below what has shipped: refused with the reason on the page, nothing changed
+    status, html = await post_action(
+        sandbox, order.id, action="quantity", line=str(order.lines[0].id), quantity="1"
+    )
+    assert (status, "Not done" in html) == (200, True)
+    assert (order.lines[0].quantity, order.status_id, order.date_modified) == (2, 9, before)
