@@ -341,3 +341,30 @@ async def test_a_change_found_by_a_webhook_costs_one_request_of_the_order(
     shop.rig.time.advance(901)
     assert await shop.poll(probe) == 0
     assert await probe.empty()
+
+
+async def test_an_order_without_a_readable_memory_is_remembered_afresh_then_followed(
+    shop: Shop, probe: Probe, pool: asyncpg.Pool
+) -> None:
+    old, unreadable = (shop.rig.sandbox.add_order(shop.store_hash) for _ in range(2))
+    assert await shop.poll(probe) == 2
+    # a row from before the memory was kept, and one whose memory cannot be read
+    await pool.execute(
+        "UPDATE downloaded_orders SET status_id = NULL, consignments = NULL WHERE order_id = $1", old.id
+    )
+    await pool.execute(
+        """UPDATE downloaded_orders SET consignments = '[{"order_address_id": "x"}]' WHERE order_id = $1""",
+        unreadable.id,
+    )
+    await shop.merchant.touch(old.id)
+    await shop.merchant.touch(unreadable.id)
+    assert await shop.poll(probe) == 0  # remembered as they are now, nothing announced
+
+    await shop.merchant.cancel(old.id)
+    await shop.merchant.cancel(unreadable.id)
+    assert await shop.poll(probe) == 2
+    events = await probe.changed(2)
+    assert sorted((e.order.order_id, tuple(e.changes)) for e in events) == [
+        (old.id, ("cancelled",)),
+        (unreadable.id, ("cancelled",)),
+    ]

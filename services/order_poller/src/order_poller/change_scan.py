@@ -216,7 +216,7 @@ class ChangeFinder:
             self._pool,
             store_hash=self._channel.store_hash,
             order_id=order.id,
-            before=state.memory,
+            stored=state.stored,
             after=observed.memory(),
             date_modified=order.modified_at,
             event=event,

@@ -7,12 +7,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from common.db.despatches import WRITING_STATES
 from common.events import OrderChanged
 from common.order_memory import OrderMemory, memory_from_row
 from common.outbox import enqueue
+from pydantic import ValidationError
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,11 @@ class DownloadedOrderState:
     order_id: int
     event_id: uuid.UUID
     date_modified: datetime
-    # None for rows written before the memory was kept
+    # None for rows written before the memory was kept (or unreadable)
     memory: OrderMemory | None
     has_own_despatch: bool
+    # the memory's columns as stored: what a change's compare-and-set expects to find
+    stored: tuple[int | None, Any] = (None, None)
 
 
 # One query per listed page: the memory and whether a despatch of ours is on the way or written.
@@ -50,11 +54,20 @@ async def downloaded_states(
             order_id=row["order_id"],
             event_id=row["event_id"],
             date_modified=row["date_modified"],
-            memory=memory_from_row(row["status_id"], row["consignments"]),
+            memory=_memory(row),
             has_own_despatch=row["has_own_despatch"],
+            stored=(row["status_id"], row["consignments"]),
         )
         for row in rows
     }
+
+
+def _memory(row: asyncpg.Record) -> OrderMemory | None:
+    try:
+        return memory_from_row(row["status_id"], row["consignments"])
+    except ValidationError:
+        # unreadable (never written so by this code): remembered afresh, as a row without memory
+        return None
 
 
 # Compare-and-set: only from the memory this change was judged against, so two finds of the same
@@ -73,13 +86,13 @@ async def record_change(
     *,
     store_hash: str,
     order_id: int,
-    before: OrderMemory | None,
+    stored: tuple[int | None, Any],
     after: OrderMemory,
     date_modified: datetime,
     event: OrderChanged | None,
 ) -> bool:
-    """Remember `after` and enqueue `event` (if any) in ONE transaction; False if the memory was no
-    longer `before` (another find got there first) and nothing was done."""
+    """Remember `after` and enqueue `event` (if any) in ONE transaction; False if the memory's columns
+    no longer hold `stored` (another find got there first) and nothing was done."""
     async with pool.acquire() as conn, conn.transaction():
         updated = await conn.fetchval(
             UPDATE_MEMORY,
@@ -88,8 +101,7 @@ async def record_change(
             after.status_id,
             after.consignments_column(),
             date_modified,
-            None if before is None else before.status_id,
-            None if before is None else before.consignments_column(),
+            *stored,
         )
         if not updated:
             return False
