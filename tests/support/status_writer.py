@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from common.bigcommerce.pacing import RateLimiterRegistry
 from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher, generate_key
 from common.events import OrderDespatched
+from common.order_memory import OrderMemory, RememberedConsignment, RememberedItem
 from status_writer.flusher import Flusher
 from status_writer.store_flush import FlushPolicy
 
@@ -34,6 +36,51 @@ INSERT INTO channels (id, store_hash, status, store_name, trading_name, access_t
                       mark_orders_as_despatched, despatched_order_status, plan_name, scope)
 VALUES ($1, $2, $3, 'Sandbox Store', 'Zoë''s Shop', $4, $5, $6, 'Standard', 'store_v2_orders')
 """
+
+
+# what the poller's record_download keeps beside each downloaded order (common.order_memory)
+REMEMBER_ORDER = """
+INSERT INTO downloaded_orders (store_hash, order_id, channel_id, event_id, date_modified, status_id, consignments)
+VALUES ($1, $2, $3, $4, now(), $5, $6)
+ON CONFLICT (store_hash, order_id) DO UPDATE SET status_id = $5, consignments = $6
+"""
+
+
+def units_left(order: Order) -> dict[int, int]:
+    """Units of each line the sandbox order still has to ship, as the poller would see them."""
+    return {
+        ln.id: ln.quantity - ln.quantity_shipped - ln.quantity_refunded
+        for ln in order.lines
+        if ln.type == "physical" and not ln.order_pickup_method_id
+    }
+
+
+def every_item(order: Order) -> list[dict[str, int]]:
+    """`items` naming every unit the order still has to ship."""
+    return [{"order_product_id": pid, "quantity": q} for pid, q in units_left(order).items() if q > 0]
+
+
+def memory_of(order: Order, status_id: int | None = None) -> OrderMemory:
+    """What the poller remembers of a sandbox order downloaded as it is now."""
+    consignments: dict[int, list[RememberedItem]] = {}
+    by_line = {ln.id: ln for ln in order.lines}
+    for pid, quantity in units_left(order).items():
+        if quantity > 0:
+            address_id = by_line[pid].order_address_id
+            consignments.setdefault(address_id, []).append(
+                RememberedItem(order_product_id=pid, quantity=quantity)
+            )
+    return OrderMemory(
+        status_id=order.status_id if status_id is None else status_id,
+        consignments=tuple(
+            RememberedConsignment(
+                order_address_id=address_id,
+                address_sha256=hashlib.sha256(str(address_id).encode()).hexdigest(),
+                items=tuple(items),
+            )
+            for address_id, items in sorted(consignments.items())
+        ),
+    )
 
 
 def despatch(channel_id: uuid.UUID, store_hash: str, order_id: int, **fields: Any) -> OrderDespatched:
@@ -108,6 +155,21 @@ class WriterRig:
         status_id: int = 9,
     ) -> Order:
         return self.sandbox.add_order(store_hash, lines, addresses=addresses, status_id=status_id)
+
+    async def remember(
+        self, store_hash: str, channel_id: uuid.UUID, order: Order, *, status_id: int | None = None
+    ) -> None:
+        """Record the order as downloaded, with its memory as the poller keeps it (or this status)."""
+        memory = memory_of(order, status_id)
+        await self.pool.execute(
+            REMEMBER_ORDER,
+            store_hash,
+            order.id,
+            channel_id,
+            uuid.uuid4(),
+            memory.status_id,
+            memory.consignments_column(),
+        )
 
     def api_calls(self, store_hash: str) -> list[str]:
         return [f"{r.method} {r.path.split('/v2', 1)[-1]}" for r in self.sandbox.requests(store_hash)]

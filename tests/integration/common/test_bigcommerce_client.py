@@ -52,8 +52,8 @@ class DrivenClock:
         self.slept: list[float] = []
         self.registries: list[RateLimiterRegistry] = []
 
-    def registry(self, reserve: int = 0) -> RateLimiterRegistry:
-        made = RateLimiterRegistry(reserve=reserve, clock=self.clock, sleep=self.sleep)
+    def registry(self, quota_share: float = 1.0) -> RateLimiterRegistry:
+        made = RateLimiterRegistry(quota_share=quota_share, clock=self.clock, sleep=self.sleep)
         self.registries.append(made)
         return made
 
@@ -324,7 +324,7 @@ async def test_concurrent_requests_keep_within_the_window_and_the_reserve(
         client._session,
         sandbox.api_url,
         retry=client.retry,
-        limiters=driven.registry(reserve=2),
+        limiters=driven.registry(quota_share=0.7),
     )
     token = sandbox.issue_token(store.hash)
     order = sandbox.add_order(store.hash)
@@ -336,8 +336,34 @@ async def test_concurrent_requests_keep_within_the_window_and_the_reserve(
     records = log_of(sandbox)
     assert [r.status for r in records].count(429) == 0
     per_window = requests_per_window(records)
-    assert max(per_window) <= 6 - 2  # the reserve was left to other apps
+    assert max(per_window) <= 4  # 70 % of 6: the rest was left to other apps
     assert len(per_window) >= 6
+
+
+async def test_a_standard_store_gets_at_most_our_share_of_each_window_from_its_headers(
+    sandbox: Sandbox, store: Store, client: BigCommerceClient, driven: DrivenClock
+) -> None:
+    sandbox.set_rate_limit(store.hash, 150)  # Standard & Plus: 150 per 30 s (reference §7)
+    paced = BigCommerceClient(
+        client._session, sandbox.api_url, retry=client.retry, limiters=driven.registry(quota_share=0.7)
+    )
+    token = sandbox.issue_token(store.hash)
+    order = sandbox.add_order(store.hash)
+    apis = [paced.store(store.hash, token) for _ in range(8)]
+
+    async def many(api: StoreApi) -> None:
+        for _ in range(40):
+            await api.get_order(order.id)
+
+    await asyncio.gather(*(many(a) for a in apis))
+
+    records = log_of(sandbox)
+    assert len(records) == 320
+    assert [r.status for r in records].count(429) == 0
+    per_window = requests_per_window(records)
+    assert max(per_window) <= 105  # 70 % of 150: 45 of each window left to the merchant's other apps
+    assert max(per_window) >= 100  # and the share is used, not wasted
+    assert len(per_window) >= 4
 
 
 async def test_a_429_storm_is_waited_out_without_sending_into_the_closed_window(

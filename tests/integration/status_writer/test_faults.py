@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import asyncpg
+import pytest
 from bigcommerce_sandbox.faults import Fault
+from bigcommerce_sandbox.models import Order
 from common.db.despatches import count_pending_despatches, list_despatches, retry_despatch
 
-from tests.support.status_writer import despatch, writer_rig
+from tests.support.status_writer import WriterRig, despatch, every_item, writer_rig
 
 
 async def test_429_storm_keeps_despatches_pending_until_bigcommerce_answers_again(pool: asyncpg.Pool) -> None:
@@ -87,12 +90,28 @@ async def test_revoked_token_flags_the_channel_and_keeps_despatches_pending(pool
         assert len(rig.sandbox.requests(store_hash)) == requests  # no more requests with that token
 
 
-async def test_lost_response_after_the_post_does_not_ship_twice(pool: asyncpg.Pool) -> None:
+# planned from the download's memory (no read before the POST) or from BigCommerce's answers
+PLANNED_FROM = pytest.mark.parametrize("remembered", [False, True], ids=["read", "remembered"])
+
+
+async def record_despatch(
+    rig: WriterRig, channel_id: uuid.UUID, store_hash: str, order: Order, remembered: bool
+) -> None:
+    """A despatch of the whole order; when `remembered`, the order's memory is kept and the items named."""
+    if remembered:
+        await rig.remember(store_hash, channel_id, order)
+        await rig.record(despatch(channel_id, store_hash, order.id, items=every_item(order)))
+    else:
+        await rig.record(despatch(channel_id, store_hash, order.id))
+
+
+@PLANNED_FROM
+async def test_lost_response_after_the_post_does_not_ship_twice(pool: asyncpg.Pool, remembered: bool) -> None:
     # one attempt per call: the client's own find-before-retry cannot help, the writer must reconcile
     async with writer_rig(pool, max_attempts=1) as rig:
         store_hash, channel_id = await rig.new_channel()
         order = rig.order(store_hash)
-        await rig.record(despatch(channel_id, store_hash, order.id))
+        await record_despatch(rig, channel_id, store_hash, order, remembered)
         rig.sandbox.faults(store_hash).add(Fault("apply_then_timeout", method="POST", times=1, hang_s=5))
         writer = rig.writer()
 
@@ -116,15 +135,15 @@ async def test_lost_response_after_the_post_does_not_ship_twice(pool: asyncpg.Po
         ]
 
 
+@PLANNED_FROM
 async def test_writer_killed_between_recording_posting_and_the_post_ships_once_after_restart(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, remembered: bool
 ) -> None:
     async with writer_rig(pool) as rig:
         store_hash, channel_id = await rig.new_channel()
         crashed_after_post, crashed_before_post = rig.order(store_hash), rig.order(store_hash)
-        await rig.record(
-            *(despatch(channel_id, store_hash, o.id) for o in (crashed_after_post, crashed_before_post))
-        )
+        for order in (crashed_after_post, crashed_before_post):
+            await record_despatch(rig, channel_id, store_hash, order, remembered)
         # the dead writer's traces: both marked 'posting' with their exact request, one POST applied
         first = rig.writer(holder="dead")
         await first.flush_once()
@@ -170,7 +189,10 @@ async def test_despatches_acked_before_a_crash_are_written_by_the_restarted_writ
         assert len(order.shipments) == 1
 
 
-async def test_two_writers_on_one_database_write_every_despatch_once(pool: asyncpg.Pool) -> None:
+@PLANNED_FROM
+async def test_two_writers_on_one_database_write_every_despatch_once(
+    pool: asyncpg.Pool, remembered: bool
+) -> None:
     async with writer_rig(pool) as rig:
         stores = [await rig.new_channel() for _ in range(4)]
         orders = []
@@ -178,7 +200,7 @@ async def test_two_writers_on_one_database_write_every_despatch_once(pool: async
             for _ in range(5):
                 order = rig.order(store_hash)
                 orders.append(order)
-                await rig.record(despatch(channel_id, store_hash, order.id))
+                await record_despatch(rig, channel_id, store_hash, order, remembered)
 
         reports = await asyncio.gather(rig.writer().flush_once(), rig.writer().flush_once())
 

@@ -21,6 +21,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "BIGCOMMERCE_API_URL",
         "BIGCOMMERCE_LOGIN_URL",
         "TOKEN_ENCRYPTION_KEYS",
+        "BIGCOMMERCE_QUOTA_SHARE",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -50,6 +51,7 @@ def test_environment_names_are_the_contract_names(monkeypatch: pytest.MonkeyPatc
     assert settings.bigcommerce_client_id == "client-1"
     assert settings.bigcommerce_api_url == "http://127.0.0.1:9999"
     assert settings.bigcommerce_login_url == "https://login.bigcommerce.com"
+    assert settings.bigcommerce_quota_share == 0.7  # the pacer's default share of each store's quota
     assert next(k.get_secret_value() for k in settings.token_encryption_keys) == key
     assert len(settings.token_encryption_keys) == 2
     assert (settings.log_level, settings.log_format) == ("DEBUG", "console")
@@ -113,3 +115,18 @@ def test_malformed_secret_settings_stop_with_one_line_that_never_quotes_them(
     assert line.startswith(f"configuration error: {variable}: ")
     assert value not in line
     assert "pw-1" not in line
+
+
+def test_the_quota_share_is_read_and_one_outside_nothing_to_all_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BIGCOMMERCE_CLIENT_ID", "client-1")
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("BIGCOMMERCE_QUOTA_SHARE", "0.5")
+    assert BigCommerceSettings().bigcommerce_quota_share == 0.5
+
+    for share in ("0", "1.2", "most"):
+        monkeypatch.setenv("BIGCOMMERCE_QUOTA_SHARE", share)
+        with pytest.raises(ConfigurationError):
+            load_settings(BigCommerceSettings)
+        assert capsys.readouterr().err.startswith("configuration error: BIGCOMMERCE_QUOTA_SHARE")

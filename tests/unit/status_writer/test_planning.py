@@ -6,12 +6,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from common.bigcommerce.models import OrderProduct, Shipment
+from common.bigcommerce.models import NewShipment, OrderProduct, Shipment
 from common.db.despatches import dedupe_key
 from common.events import OrderDespatched
+from common.order_memory import OrderMemory, RememberedConsignment, RememberedItem
 from common.shipping_rules import with_only_address
 from status_writer.db.writeback import DueDespatch
-from status_writer.planning import fully_shipped, plan_order, tracking_link
+from status_writer.planning import (
+    cancel,
+    fully_shipped,
+    lines_from_memory,
+    plan_order,
+    ships_exactly,
+    tracking_link,
+)
 
 
 def product(pid: int, *, address: int = 1, quantity: int = 1, shipped: int = 0, **extra: Any) -> OrderProduct:
@@ -195,3 +203,77 @@ def test_units_in_existing_shipments_count_as_shipped_even_if_the_line_count_lag
     again = plan_order(9, [due(3, items=[{"order_product_id": 1, "quantity": 2}])], products, existing)
     assert again.shipments == []
     assert [r.state for r in again.resolved] == ["not_written"]
+
+
+def remembered(*consignments: tuple[int, list[tuple[int, int]]], status_id: int = 9) -> OrderMemory:
+    return OrderMemory(
+        status_id=status_id,
+        consignments=tuple(
+            RememberedConsignment(
+                order_address_id=address,
+                address_sha256="0" * 64,
+                items=tuple(RememberedItem(order_product_id=p, quantity=q) for p, q in items),
+            )
+            for address, items in consignments
+        ),
+    )
+
+
+def test_memory_plans_what_is_left_after_the_connectors_own_shipments() -> None:
+    memory = remembered((1, [(10, 3), (11, 1)]), (2, [(12, 1)]))
+    ours = [shipment(900, 1, "TT1", [(10, 2)])]
+    wanted = [{"order_product_id": 10, "quantity": 1}, {"order_product_id": 11, "quantity": 1}]
+    despatches = [due(1, items=wanted)]
+
+    plan = plan_order(9, despatches, lines_from_memory(memory), ours)
+
+    [shipment_plan] = plan.shipments
+    assert shipment_plan.body.order_address_id == 1
+    assert [(i.order_product_id, i.quantity) for i in shipment_plan.body.items] == [(10, 1), (11, 1)]
+    assert ships_exactly(plan, despatches)
+    assert plan.units_left == {10: 0, 11: 0, 12: 1}
+    assert not fully_shipped(plan.units_left)
+
+
+def test_a_memory_plan_that_cannot_ship_a_despatch_in_full_is_not_exact() -> None:
+    memory = remembered((1, [(10, 1)]))
+    ours = [shipment(900, 1, "TT1", [(10, 1)])]
+    # already shipped by the connector, an item the memory lacks, more units than remembered
+    for items in ([(10, 1)], [(77, 1)], [(10, 2)]):
+        despatches = [due(1, items=[{"order_product_id": p, "quantity": q} for p, q in items])]
+        shipped = ours if items == [(10, 1)] else []
+        plan = plan_order(9, despatches, lines_from_memory(memory), shipped)
+        assert not ships_exactly(plan, despatches), items
+
+
+def test_a_cancelled_plan_posts_nothing_and_keeps_what_is_written() -> None:
+    request = [
+        NewShipment.model_validate(
+            {
+                "order_address_id": 1,
+                "items": [{"order_product_id": 1, "quantity": 1}],
+                "tracking_number": "TN1",
+            }
+        ).to_body()
+    ]
+    despatches = [due(1, state="posting", request=request), due(2), due(3, order_address_id=99)]
+    found = [shipment(900, 1, "TN1", [(1, 1)])]
+    plan = plan_order(9, despatches, [product(1), product(2)], found)
+
+    cancelled = cancel(plan, "order cancelled in BigCommerce")
+
+    assert cancelled.shipments == []
+    outcomes = {r.despatch_id: (r.state, r.reason) for r in cancelled.resolved}
+    assert outcomes == {
+        1: ("written", None),
+        2: ("failed", "order cancelled in BigCommerce"),
+        3: ("failed", "order cancelled in BigCommerce"),
+    }
+
+
+def test_a_despatch_written_because_its_parcel_is_there_forgets_its_request() -> None:
+    despatches = [due(1, items=[{"order_product_id": 1, "quantity": 1}], tracking_number="HAND1")]
+    plan = plan_order(9, despatches, [product(1, shipped=1)], [shipment(900, 1, "HAND1", [(1, 1)])])
+
+    [resolved] = plan.resolved
+    assert (resolved.state, resolved.shipment_ids, resolved.request_matched) == ("written", (900,), False)

@@ -30,3 +30,21 @@ def test_a_budget_over_half_the_lease_is_refused() -> None:
         ).order_time_budget_seconds
         == 30
     )
+
+
+def test_the_flush_starts_at_flush_concurrency_and_grows_to_its_maximum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("FLUSH_CONCURRENCY", "FLUSH_CONCURRENCY_MAX", "FLUSH_INTERVAL_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    sizing = WriterSettings(**REQUIRED).flush_concurrency_policy()
+    assert (sizing.initial, sizing.ceiling, sizing.target_s) == (8, 256, 0.8 * 1800)
+
+    monkeypatch.setenv("FLUSH_CONCURRENCY", "4")
+    monkeypatch.setenv("FLUSH_CONCURRENCY_MAX", "64")
+    monkeypatch.setenv("FLUSH_INTERVAL_SECONDS", "600")
+    sizing = WriterSettings(**REQUIRED).flush_concurrency_policy()
+    assert (sizing.initial, sizing.ceiling, sizing.target_s) == (4, 64, 480)
+
+    with pytest.raises(ValidationError, match=r"must be at least FLUSH_CONCURRENCY \(16\)"):
+        WriterSettings(**REQUIRED, flush_concurrency=16, flush_concurrency_max=8)

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from common.backoff import Backoff
+from common.bigcommerce.pacing import DEFAULT_QUOTA_SHARE
 from common.redaction import register_settings_secrets
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/bigcommerce_connector"
@@ -110,6 +111,9 @@ class BigCommerceSettings(EncryptionSettings):
     bigcommerce_client_id: str = Field(min_length=1)
     bigcommerce_api_url: str = Field(default="https://api.bigcommerce.com", pattern=r"^https?://")
     bigcommerce_login_url: str = Field(default="https://login.bigcommerce.com", pattern=r"^https?://")
+    # at most this share of each store's rate-limit window is ours; the rest is left to the
+    # merchant's other apps, which share the quota (reference §7)
+    bigcommerce_quota_share: float = Field(default=DEFAULT_QUOTA_SHARE, gt=0, le=1)
 
 
 def validate_fernet_keys(keys: list[SecretStr]) -> list[SecretStr]:

@@ -1,10 +1,11 @@
-"""The flush: every due store, one replica per store (leases), several stores at once (bounded)."""
+"""The flush: every due store, one replica per store (leases), as many stores at once as finishing in time needs."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from common.db.errors import is_server_error
 from common.leases import Lease, Leases
 from common.lifecycle import replica_id
 
+from status_writer.concurrency import FlushConcurrency
 from status_writer.db.stores import FLUSH_LEASE_SCOPE, database_now, select_due_channels
 from status_writer.db.writeback import (
     load_due_despatches,
@@ -25,7 +27,12 @@ from status_writer.db.writeback import (
     record_writeback_health,
     sweep_toggled_off,
 )
-from status_writer.metrics import FLUSH_DURATION, REQUESTS_PER_WRITTEN, bigcommerce_requests_sent
+from status_writer.metrics import (
+    FLUSH_DURATION,
+    FLUSH_STORES_IN_FLIGHT,
+    REQUESTS_PER_WRITTEN,
+    bigcommerce_requests_sent,
+)
 from status_writer.store_flush import FlushPolicy, StoreFlush, StoreReport
 
 log = structlog.get_logger(__name__)
@@ -44,6 +51,8 @@ class FlushReport:
     errors: dict[str, str] = field(default_factory=dict)
     # stores whose flush a database failure cut short: the loop tries again soon
     server_failures: int = 0
+    # the most stores this flush had in flight at once
+    peak_in_flight: int = 0
 
     def add(self, store_hash: str, report: StoreReport) -> None:
         self.stores += 1
@@ -65,7 +74,7 @@ class Flusher:
         cipher: TokenCipher,
         *,
         policy: FlushPolicy,
-        concurrency: int = 8,
+        concurrency: int | FlushConcurrency = 8,
         holder: str | None = None,
         clock: Callable[[], datetime] | None = None,
         batch_limit: int = 1000,
@@ -75,7 +84,12 @@ class Flusher:
         self._client = client
         self._cipher = cipher
         self._policy = policy
-        self._concurrency = concurrency
+        # a number is a fixed limit; a FlushConcurrency grows it from measured flush times
+        self.concurrency = (
+            concurrency
+            if isinstance(concurrency, FlushConcurrency)
+            else FlushConcurrency(initial=concurrency, ceiling=concurrency)
+        )
         self.holder = holder or replica_id()
         # Due times are stamped by PostgreSQL's now() on ingest, so they are compared on the
         # database's clock: a host clock behind it would leave a fresh despatch for a later flush.
@@ -111,32 +125,31 @@ class Flusher:
         if swept:
             log.info("despatches_not_written", count=swept, reason="mark orders as despatched is off")
         channel_ids = await select_due_channels(self._pool, await self.now())
-        limit = asyncio.Semaphore(self._concurrency)
 
         async def one(channel_id: uuid.UUID) -> None:
-            async with limit:
-                if self.stopping.is_set():
+            store_started = time.perf_counter()
+            try:
+                result = await self._flush_store(channel_id)
+            except Exception as error:
+                if is_server_error(error):
+                    # what was sent is recorded as 'posting'; the store is flushed again soon
+                    report.server_failures += 1
+                    log.warning(
+                        "store_flush_interrupted_by_server",
+                        channel_id=str(channel_id),
+                        error=type(error).__name__,
+                    )
                     return
-                try:
-                    result = await self._flush_store(channel_id)
-                except Exception as error:
-                    if is_server_error(error):
-                        # what was sent is recorded as 'posting'; the store is flushed again soon
-                        report.server_failures += 1
-                        log.warning(
-                            "store_flush_interrupted_by_server",
-                            channel_id=str(channel_id),
-                            error=type(error).__name__,
-                        )
-                        return
-                    # one store's unexpected failure must not end the flush of the others; its
-                    # despatches stay due (or 'posting', reconciled) for the next flush
-                    log.exception("store_flush_crashed", channel_id=str(channel_id))
-                    return
-                if result is not None:
-                    report.add(*result)
+                # one store's unexpected failure must not end the flush of the others; its
+                # despatches stay due (or 'posting', reconciled) for the next flush
+                log.exception("store_flush_crashed", channel_id=str(channel_id))
+                return
+            if result is not None:
+                # only stores really flushed: one left to another replica took no time
+                self.concurrency.observe(time.perf_counter() - store_started)
+                report.add(*result)
 
-        await asyncio.gather(*(one(c) for c in channel_ids))
+        await self._run_sized(channel_ids, one, report, started)
         report.requests = bigcommerce_requests_sent() - requests_before
         FLUSH_DURATION.observe(time.perf_counter() - started)
         if report.written:
@@ -151,6 +164,44 @@ class Flusher:
             requests=int(report.requests),
         )
         return report
+
+    async def _run_sized(
+        self,
+        channel_ids: list[uuid.UUID],
+        one: Callable[[uuid.UUID], Awaitable[None]],
+        report: FlushReport,
+        started: float,
+    ) -> None:
+        """Flush these stores, starting another whenever fewer are in flight than finishing in time needs."""
+        waiting = deque(channel_ids)
+        running: set[asyncio.Future[None]] = set()
+        try:
+            while waiting or running:
+                limit = self._in_flight_limit(
+                    len(waiting) + len(running), time.perf_counter() - started, len(running)
+                )
+                while waiting and len(running) < limit and not self.stopping.is_set():
+                    running.add(asyncio.ensure_future(one(waiting.popleft())))
+                report.peak_in_flight = max(report.peak_in_flight, len(running))
+                FLUSH_STORES_IN_FLIGHT.set(len(running))
+                if not running:
+                    break  # stopping: the stores not started stay due for the next flush
+                _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # cancelled (the shutdown grace ran out): each store's flush hands its lease back
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            FLUSH_STORES_IN_FLIGHT.set(0)
+
+    def _in_flight_limit(self, backlog: int, elapsed_s: float, running: int) -> int:
+        wanted = self.concurrency.wanted(backlog, elapsed_s)
+        pool_full = self._pool.get_size() >= self._pool.get_max_size() and self._pool.get_idle_size() == 0
+        if wanted > running >= self.concurrency.initial and pool_full:
+            # every database connection is busy: another store would only queue for one
+            return running
+        return wanted
 
     async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
         lease = await self._leases.acquire(channel_id)

@@ -33,6 +33,10 @@ FLUSH_DURATION = Histogram(
     "Duration of one flush over every due store.",
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800),
 )
+FLUSH_STORES_IN_FLIGHT = Gauge(
+    "status_writer_flush_stores_in_flight",
+    "Stores this replica is flushing now (sized from measured flush times and the backlog).",
+)
 REQUESTS_PER_WRITTEN = Gauge(
     "status_writer_requests_per_written_despatch",
     "BigCommerce requests per despatch written in the last flush that wrote any.",

@@ -8,6 +8,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from common.bigcommerce.models import NewShipment, NewShipmentItem, OrderProduct, Shipment
+from common.order_memory import OrderMemory
 from common.shipping_rules import ships_in_parcel, units_to_ship
 
 from status_writer.db.writeback import DueDespatch
@@ -29,6 +30,9 @@ class Resolved:
     state: Literal["written", "failed", "not_written"]
     reason: str | None = None
     shipment_ids: tuple[int, ...] = ()
+    # False when written because a parcel with its tracking number is already there, not because
+    # its own recorded request was found: that request is not what the shipment holds
+    request_matched: bool = True
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def _nothing_left(despatch: DueDespatch, shipments: Sequence[Shipment]) -> Resol
                     "written",
                     f"already in BigCommerce as shipment {shipment.id}",
                     (shipment.id,),
+                    request_matched=False,
                 )
     return Resolved(despatch.id, "not_written", "every item was already shipped in BigCommerce")
 
@@ -197,3 +202,34 @@ def _nothing_left(despatch: DueDespatch, shipments: Sequence[Shipment]) -> Resol
 def fully_shipped(units_left: dict[int, int]) -> bool:
     """Whether no physical unit of the order remains to ship (an order with none counts as shipped)."""
     return all(quantity == 0 for quantity in units_left.values())
+
+
+def lines_from_memory(memory: OrderMemory) -> list[OrderProduct]:
+    """The order's lines as remembered at download: per consignment, the units it had to ship.
+
+    Planned against the connector's own shipments since, this is what is left to ship unless
+    someone else shipped, refunded or edited the order in between (BigCommerce then refuses the
+    shipment, or the plan is not exact, and the order is read instead).
+    """
+    return [
+        OrderProduct(id=item.order_product_id, order_address_id=c.order_address_id, quantity=item.quantity)
+        for c in memory.consignments
+        for item in c.items
+    ]
+
+
+def ships_exactly(plan: OrderPlan, despatches: Sequence[DueDespatch]) -> bool:
+    """Whether the plan ships every despatch in full: none decided without a shipment, none cut short."""
+    planned = {i for p in plan.shipments for i in p.despatch_ids}
+    return not plan.resolved and not plan.notes and all(d.id in planned for d in despatches)
+
+
+def cancel(plan: OrderPlan, reason: str) -> OrderPlan:
+    """The plan for an order that will not ship: nothing is posted; what is already written stays."""
+    cancelled = OrderPlan(order_id=plan.order_id, units_left=plan.units_left)
+    for resolved in plan.resolved:
+        kept = resolved.state == "written"
+        cancelled.resolved.append(resolved if kept else Resolved(resolved.despatch_id, "failed", reason))
+    for despatch_id in dict.fromkeys(i for p in plan.shipments for i in p.despatch_ids):
+        cancelled.resolved.append(Resolved(despatch_id, "failed", reason))
+    return cancelled

@@ -14,6 +14,7 @@ import structlog
 from common.amqp import QueueSpec, Topology, open_connection, order_despatched_queue
 from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient
+from common.bigcommerce.pacing import RateLimiterRegistry
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
 from common.db.errors import is_server_error
@@ -153,7 +154,10 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
         )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = BigCommerceClient(
-            session, settings.bigcommerce_api_url, client_id=settings.bigcommerce_client_id
+            session,
+            settings.bigcommerce_api_url,
+            client_id=settings.bigcommerce_client_id,
+            limiters=RateLimiterRegistry(quota_share=settings.bigcommerce_quota_share),
         )
         flusher = Flusher(
             pool,
@@ -165,7 +169,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
                 backoff_s=settings.retry_backoff_seconds,
                 backoff_max_s=settings.retry_backoff_max_seconds,
             ),
-            concurrency=settings.flush_concurrency,
+            concurrency=settings.flush_concurrency_policy(),
             backoff=settings.server_backoff,
         )
         flush_loop = await stack.enter_async_context(

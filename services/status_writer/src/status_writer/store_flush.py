@@ -12,6 +12,7 @@ from typing import Any, Literal
 import asyncpg
 import structlog
 from common.backoff import capped_delay
+from common.bigcommerce import statuses
 from common.bigcommerce.budget import time_budget
 from common.bigcommerce.client import StoreApi
 from common.bigcommerce.errors import (
@@ -23,21 +24,30 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     Unavailable,
 )
+from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.db.channels import mark_reauthorization_required
 from common.leases import Lease, LeaseLostError
 from common.shipping_rules import lacks_address, with_only_address
 from pydantic import ValidationError
 
+from status_writer.db.orders import OrderKnowledge, load_order_knowledge
 from status_writer.db.stores import channel_still_writable
 from status_writer.db.writeback import DueDespatch, FlushChannel, Settlement, mark_posting, settle
 from status_writer.metrics import DESPATCHES_DEFERRED, DESPATCHES_FAILED, DESPATCHES_WRITTEN
-from status_writer.planning import OrderPlan, fully_shipped, plan_order
+from status_writer.planning import (
+    OrderPlan,
+    cancel,
+    fully_shipped,
+    lines_from_memory,
+    plan_order,
+    ships_exactly,
+)
 
 log = structlog.get_logger(__name__)
 
-STATUS_SHIPPED = 2
-STATUS_COMPLETED = 10
-TARGET_STATUS = {"completed": STATUS_COMPLETED, "shipped": STATUS_SHIPPED}
+TARGET_STATUS = {"completed": statuses.COMPLETED, "shipped": statuses.SHIPPED}
+# the reason a despatch for an order cancelled, refunded or declined in BigCommerce is not shipped
+ORDER_CANCELLED = "order cancelled in BigCommerce"
 Clock = Callable[[], Awaitable[datetime]]
 """The flush's clock (the database's in production), awaited."""
 
@@ -94,6 +104,8 @@ class _Attempt:
     shipment_ids: dict[int, int] = field(default_factory=dict)  # plan index -> shipment id
     failures: dict[int, str] = field(default_factory=dict)  # plan index -> reason
     stop: StopStore | None = None
+    # BigCommerce refused a shipment planned from memory: the order is read and planned again
+    refused: bool = False
 
 
 class StoreFlush:
@@ -128,11 +140,18 @@ class StoreFlush:
 
     async def run(self, despatches: Sequence[DueDespatch]) -> bool:
         """Write these despatches; False when the flush of this store must end now."""
+        known = await load_order_knowledge(
+            self._pool,
+            channel_id=self._channel.id,
+            store_hash=self._channel.store_hash,
+            order_ids={d.order_id for d in despatches},
+            batch_ids=[d.id for d in despatches],
+        )
         for order_id, group in itertools.groupby(despatches, key=lambda d: d.order_id):
             if self._stopping.is_set():
                 return False
             try:
-                await self._write_order_in_budget(order_id, list(group))
+                await self._write_order_in_budget(order_id, list(group), known[order_id])
             except (LeaseLostError, ChannelStoppedError) as stopped:
                 # nothing more is sent or recorded; what was sent stays 'posting' for the next holder
                 log.warning(
@@ -145,13 +164,15 @@ class StoreFlush:
                 return False
         return True
 
-    async def _write_order_in_budget(self, order_id: int, despatches: list[DueDespatch]) -> None:
+    async def _write_order_in_budget(
+        self, order_id: int, despatches: list[DueDespatch], known: OrderKnowledge
+    ) -> None:
         """`_write_order` within the order's time budget; an order cut short is deferred and stops the store."""
         try:
             async with time_budget(
                 self._policy.order_budget_s, store_hash=self._channel.store_hash, what=f"order {order_id}"
             ):
-                await self._write_order(order_id, despatches)
+                await self._write_order(order_id, despatches, known)
         except TimeBudgetExceeded as slow:
             stop = StopStore(f"BigCommerce too slow, retrying later: {slow.message}")
             await self._defer(despatches, stop.reason)
@@ -174,7 +195,33 @@ class StoreFlush:
             self._channel_checked_at = loop_time
             self._lease.check()  # the read may have stalled too
 
-    async def _write_order(self, order_id: int, despatches: list[DueDespatch]) -> None:
+    async def _write_order(self, order_id: int, despatches: list[DueDespatch], known: OrderKnowledge) -> None:
+        """Plan from what the connector knows when that is enough, else from BigCommerce; post; record.
+
+        Reading BigCommerce (the order's lines and shipments, two requests) is needed only to
+        reconcile a request that may have been sent, to learn what is left of a despatch that names
+        no items, for an order downloaded without a memory, or when BigCommerce refuses a shipment
+        planned from memory (someone shipped, refunded or edited the order since).
+        """
+        memory = known.memory
+        cancelled = memory is not None and memory.status_id in CANCELLED_STATUSES
+        if cancelled and all(d.request is None for d in despatches):
+            # nothing of these despatches can have reached BigCommerce: none is shipped
+            await self._settle_all(despatches, "failed", ORDER_CANCELLED)
+            return
+        planned = None if cancelled else _plan_from_memory(order_id, despatches, known)
+        if planned is not None:
+            attempt = await self._send(order_id, planned, refusal_reconciles=True)
+            if not attempt.refused:
+                await self._finish(planned, despatches, attempt)
+                return
+            log.info("shipment_refused_reconciling", store_hash=self._channel.store_hash, order_id=order_id)
+            # what was posted is matched against the order's shipments, like a request after a crash
+            sent = _requests_by_despatch(planned)
+            despatches = [
+                d.model_copy(update={"state": "posting", "request": sent[d.id]}) if d.id in sent else d
+                for d in despatches
+            ]
         try:
             products = await self._api.list_order_products(order_id)
             if lacks_address(products):
@@ -190,17 +237,26 @@ class StoreFlush:
             await self._defer(despatches, stop.reason)
             raise stop from None
         plan = plan_order(order_id, despatches, products, shipments)
-        attempt = _Attempt()
-        if plan.shipments:
-            requests = _requests_by_despatch(plan)
-            if not await mark_posting(self._pool, requests, fence=self._lease.fence):
-                raise LeaseLostError("the flush lease no longer holds: nothing is posted")
-            self._marked_posting.update(requests)
-            attempt = await self._post(order_id, plan)
+        if cancelled:
+            plan = cancel(plan, ORDER_CANCELLED)
+        await self._finish(plan, despatches, await self._send(order_id, plan))
+
+    async def _send(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool = False) -> _Attempt:
+        """Record the plan's requests, then post them (nothing is posted that was not recorded first)."""
+        if not plan.shipments:
+            return _Attempt()
+        requests = _requests_by_despatch(plan)
+        if not await mark_posting(self._pool, requests, fence=self._lease.fence):
+            raise LeaseLostError("the flush lease no longer holds: nothing is posted")
+        self._marked_posting.update(requests)
+        return await self._post(order_id, plan, refusal_reconciles=refusal_reconciles)
+
+    async def _finish(self, plan: OrderPlan, despatches: list[DueDespatch], attempt: _Attempt) -> None:
+        """Move the order's status when it must, then record every despatch's outcome."""
         status_note = None
         if attempt.stop is None and self._should_set_status(plan, attempt):
             try:
-                status_note = await self._set_status(order_id)
+                status_note = await self._set_status(plan.order_id)
             except BigCommerceError as error:
                 # any other failure (401, 403, unavailable, an unexpected answer): the shipments
                 # stand; the status is set by the next flush, which reconciles them first
@@ -209,12 +265,16 @@ class StoreFlush:
         if attempt.stop is not None:
             raise attempt.stop
 
-    async def _post(self, order_id: int, plan: OrderPlan) -> _Attempt:
+    async def _post(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool) -> _Attempt:
         attempt = _Attempt()
         for index, shipment_plan in enumerate(plan.shipments):
             try:
                 created = await self._api.create_shipment(order_id, shipment_plan.body)
             except InvalidRequest as error:
+                if refusal_reconciles:
+                    # e.g. "quantity greater than the quantity remaining to ship": read, don't fail
+                    attempt.refused = True
+                    return attempt
                 attempt.failures[index] = f"BigCommerce refused the shipment: {error.message}"
             except NotFound:
                 attempt.failures[index] = f"order {order_id} was not found in BigCommerce"
@@ -249,12 +309,12 @@ class StoreFlush:
     async def _set_status(self, order_id: int) -> str | None:
         """Move a fully shipped order to the channel's despatched status; a refusal is a note, not a failure."""
         target = TARGET_STATUS[self._channel.despatched_order_status]
+        if target == statuses.SHIPPED:
+            # BigCommerce moves an order to Shipped by itself once every item has shipped
+            # (reference §5.2, documented; only the partial-shipment rules are unverified), and the
+            # status is only set once every item has: no request, neither a read nor a PUT
+            return None
         try:
-            if target == STATUS_SHIPPED:
-                # BigCommerce moves a fully shipped order to Shipped by itself (reference §5.2)
-                current = await self._api.get_order(order_id)
-                if current.status_id == STATUS_SHIPPED:
-                    return None
             await self._api.update_order_status(order_id, target)
         except (InvalidRequest, NotFound) as error:
             return f"shipment written; BigCommerce refused the order status change: {error.message}"
@@ -277,7 +337,13 @@ class StoreFlush:
             else:
                 reason = status_note if resolved.state == "written" and status_note else resolved.reason
                 settlements.append(
-                    Settlement(resolved.despatch_id, resolved.state, reason, resolved.shipment_ids)
+                    Settlement(
+                        resolved.despatch_id,
+                        resolved.state,
+                        reason,
+                        resolved.shipment_ids,
+                        keep_request=resolved.request_matched,
+                    )
                 )
         for despatch_id in dict.fromkeys(i for p in plan.shipments for i in p.despatch_ids):
             indexes = [i for i, p in enumerate(plan.shipments) if despatch_id in p.despatch_ids]
@@ -365,6 +431,7 @@ def _failure_label(reason: str | None) -> str:
     text = reason or ""
     for needle, label in (
         ("refused the shipment", "refused"),
+        (ORDER_CANCELLED, "order_cancelled"),
         ("not found", "order_not_found"),
         ("is not a", "invalid_despatch"),
         ("does not ship", "invalid_despatch"),
@@ -375,6 +442,26 @@ def _failure_label(reason: str | None) -> str:
         if needle in text:
             return label
     return "other"
+
+
+def _plan_from_memory(
+    order_id: int, despatches: list[DueDespatch], known: OrderKnowledge
+) -> OrderPlan | None:
+    """The plan from the download's memory and the connector's own shipments, when that is enough.
+
+    Enough means: every despatch is new (no request that may have reached BigCommerce) and names
+    its items, no other despatch of the order is in doubt, nobody else moved the order to a
+    shipped status, and the plan ships every despatch in full. Otherwise None: read BigCommerce.
+    """
+    memory = known.memory
+    if memory is None or known.unaccounted:
+        return None
+    if any(d.state != "pending" or d.request is not None or d.items is None for d in despatches):
+        return None
+    if memory.status_id in statuses.WRITEBACK_STATUSES and not known.own_shipments:
+        return None  # shipped by hand or by another app: what is left must be read
+    plan = plan_order(order_id, despatches, lines_from_memory(memory), known.own_shipments)
+    return plan if ships_exactly(plan, despatches) else None
 
 
 def _requests_by_despatch(plan: OrderPlan) -> dict[int, list[dict[str, Any]]]:

@@ -149,7 +149,7 @@ def make_client(session: aiohttp.ClientSession, clock: FakeClock, backoff: Backo
             random=lambda: 1.0,
         )
         limiters = overrides.pop("limiters", None) or RateLimiterRegistry(
-            reserve=overrides.pop("reserve", 0), clock=clock, sleep=clock.sleep
+            quota_share=overrides.pop("quota_share", 1.0), clock=clock, sleep=clock.sleep
         )
         clock.in_flight = lambda: limiters.get(STORE).in_flight
         return BigCommerceClient(

@@ -85,7 +85,7 @@ def watched_registry(clock: FakeClock, events: list[tuple[str, float, float]]) -
             return super().record(status, headers)
 
     return RateLimiterRegistry(
-        factory=lambda store_hash: Watched(store_hash, reserve=0, clock=clock, sleep=clock.sleep)
+        factory=lambda store_hash: Watched(store_hash, quota_share=1.0, clock=clock, sleep=clock.sleep)
     )
 
 
@@ -187,7 +187,7 @@ async def test_endless_429s_give_up_as_unavailable(
 
 # The docs' example headers (api-rate-limits page), as a fake that copies them sends them on every response.
 STATIC_EXAMPLE = {
-    "X-Rate-Limit-Requests-Left": "6",
+    "X-Rate-Limit-Requests-Left": "20",
     "X-Rate-Limit-Requests-Quota": "25",
     "X-Rate-Limit-Time-Reset-Ms": "3000",
     "X-Rate-Limit-Time-Window-Ms": "5000",
@@ -214,8 +214,8 @@ async def test_a_fake_with_static_or_no_rate_limit_headers_is_never_waited_on(
     serve: Serve, make_client: MakeClient, clock: FakeClock, headers: dict[str, str]
 ) -> None:
     url = await serve(time_app(clock, headers))
-    # the default reserve of 5 for other apps, and a sleep that would hang the test if used
-    limiters = RateLimiterRegistry(reserve=5, clock=clock, sleep=never)
+    # the default share (70 %: 8 of 25 left to other apps), and a sleep that would hang the test if used
+    limiters = RateLimiterRegistry(clock=clock, sleep=never)
     api = make_client(url, limiters=limiters).store(STORE, TOKEN)
 
     async def one_by_one() -> list[object]:

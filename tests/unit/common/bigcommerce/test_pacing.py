@@ -19,8 +19,8 @@ def headers(left: int, reset_ms: int, quota: int = 150) -> dict[str, str]:
     }
 
 
-def limiter(clock: FakeClock, reserve: int = 0) -> RateLimiter:
-    return RateLimiter("abc123", reserve=reserve, clock=clock, sleep=clock.sleep)
+def limiter(clock: FakeClock, quota_share: float = 1.0) -> RateLimiter:
+    return RateLimiter("abc123", quota_share=quota_share, clock=clock, sleep=clock.sleep)
 
 
 async def learned(clock: FakeClock, left: int) -> RateLimiter:
@@ -48,26 +48,61 @@ async def test_waits_for_the_reset_when_the_window_has_none_left(clock: FakeCloc
     assert clock.now >= start + 2.5
 
 
-async def test_keeps_the_reserve_for_other_apps(clock: FakeClock) -> None:
-    pacing = limiter(clock, reserve=3)
+async def test_keeps_the_other_apps_share_of_the_quota(clock: FakeClock) -> None:
+    pacing = limiter(clock, quota_share=0.7)
     await pacing.acquire()
     pacing.record(200, headers(left=4, reset_ms=1000, quota=10))
 
-    await pacing.acquire()  # 4 left > 3 reserved
+    await pacing.acquire()  # 4 left > 3, the other apps' 30 % of 10
     assert clock.slept == []
-    await pacing.acquire()  # 3 left: only the reserve remains
+    await pacing.acquire()  # 3 left: only the other apps' part remains
     assert clock.slept == [1.0]
 
 
-async def test_a_reserve_as_large_as_the_quota_still_lets_one_through(clock: FakeClock) -> None:
-    pacing = limiter(clock, reserve=50)
+@pytest.mark.parametrize(
+    ("share", "quota", "ours"), [(0.7, 150, 105), (0.7, 450, 315), (0.5, 150, 75), (1.0, 150, 150)]
+)
+async def test_at_most_the_share_of_a_window_is_sent_whatever_the_quota(
+    clock: FakeClock, share: float, quota: int, ours: int
+) -> None:
+    pacing = limiter(clock, quota_share=share)
+    sent = 0
+    while clock.slept == []:
+        await pacing.acquire()
+        sent += 1
+        # BigCommerce's headers count this app's requests down from the quota
+        pacing.record(200, headers(left=quota - sent, reset_ms=30000, quota=quota))
+    # the request that waited for the next window is not part of this one
+    assert sent - 1 == ours
+
+
+async def test_other_apps_requests_leave_us_less_not_them(clock: FakeClock) -> None:
+    pacing = limiter(clock, quota_share=0.7)
+    await pacing.acquire()
+    # the merchant's other apps already spent 100 of 150: 49 left, 45 of them are theirs
+    pacing.record(200, headers(left=49, reset_ms=30000, quota=150))
+    for _ in range(4):
+        await pacing.acquire()
+        pacing.release()
+    assert clock.slept == []
+    await pacing.acquire()
+    assert clock.slept == [30.0]
+
+
+async def test_a_share_too_small_for_one_request_still_lets_one_through(clock: FakeClock) -> None:
+    pacing = limiter(clock, quota_share=0.1)
     await pacing.acquire()
     pacing.record(200, headers(left=1, reset_ms=1000, quota=5))
 
-    # 1 left is within the reserve: wait for the next window of 5, where the reserve is
-    # capped at 4 so that one request goes.
+    # 1 left is the other apps': wait for the next window of 5, where one request is ours
     await pacing.acquire()
     assert clock.slept == [1.0]
+
+
+def test_a_share_outside_nothing_to_all_is_refused() -> None:
+    for share in (0.0, -0.5, 1.01):
+        with pytest.raises(ValueError, match="quota share"):
+            RateLimiter("abc123", quota_share=share)
 
 
 async def test_a_429_blocks_the_store_until_the_longer_of_reset_and_retry_after(

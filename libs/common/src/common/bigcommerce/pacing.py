@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -16,6 +17,17 @@ Sleep = Callable[[float], Awaitable[None]]
 # When a response says how many requests are left but not when the window resets, look again
 # after this long rather than assuming a full 30 s window.
 _UNKNOWN_RESET_S = 1.0
+
+# At most this share of a store's quota per window is ours (`BIGCOMMERCE_QUOTA_SHARE`): the quota
+# is shared by every app the merchant installed (reference §7), the rest is theirs.
+DEFAULT_QUOTA_SHARE = 0.7
+
+
+def check_quota_share(share: float) -> float:
+    """A share of the store's quota: more than nothing, at most all of it."""
+    if not 0 < share <= 1:
+        raise ValueError(f"the quota share must be above 0 and at most 1, got {share}")
+    return share
 
 
 def _header_int(headers: Mapping[str, str], name: str) -> int | None:
@@ -31,23 +43,24 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
 class RateLimiter:
     """The pacing of one store, shared by every task of the process that calls that store.
 
-    All apps on a store share its quota (reference §7), so the limiter keeps `reserve` requests
-    of each window for them, never sends while the window says none are left, and blocks the
-    whole store after a 429 until the window resets.
+    All apps on a store share its quota (reference §7), so the limiter leaves a share of each
+    window to them (`quota_share` is ours: it sends only while more than the other apps' part of
+    the quota is left), never sends while the window says none are left, and blocks the whole
+    store after a 429 until the window resets.
     """
 
     def __init__(
         self,
         store_hash: str,
         *,
-        reserve: int = 5,
+        quota_share: float = DEFAULT_QUOTA_SHARE,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
         self.store_hash = store_hash
-        self._reserve = reserve
+        self._quota_share = check_quota_share(quota_share)
         self._clock = clock
         self._sleep = sleep
         self._backoff_base_s = backoff_base_s
@@ -55,6 +68,8 @@ class RateLimiter:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self.quota: int | None = None
+        # the most requests a response ever said were left: the quota's floor when none is sent
+        self._most_left_seen = 0
         self.left: int | None = None  # None: unknown until a response says so
         self.reset_at = 0.0
         self.blocked_until = 0.0
@@ -142,6 +157,7 @@ class RateLimiter:
         left = _header_int(lowered, "x-rate-limit-requests-left")
         if left is None:
             return 0.0
+        self._most_left_seen = max(self._most_left_seen, left + 1)  # + the request that answered
         reset_ms = _header_int(lowered, "x-rate-limit-time-reset-ms")
         reset_at = now + (reset_ms / 1000 if reset_ms is not None else _UNKNOWN_RESET_S)
         # Requests still in flight may not be counted yet in this response's figure.
@@ -188,10 +204,14 @@ class RateLimiter:
         return float(min(self._backoff_max_s, self._backoff_base_s * 2 ** (n - 1)))
 
     def _effective_reserve(self) -> int:
-        # A reserve as large as the quota would starve this app forever: always keep one request.
-        if self.quota is None:
-            return self._reserve
-        return max(0, min(self._reserve, self.quota - 1))
+        """Requests of each window left to the store's other apps: the part of the quota not ours.
+
+        The quota comes from BigCommerce's headers; a server that sends none is taken to have as
+        many as it ever said were left. However small the share, one request per window is ours.
+        """
+        quota = self.quota or self._most_left_seen
+        ours = max(1, math.floor(quota * self._quota_share + 1e-9))
+        return max(0, quota - ours)
 
 
 class RateLimiterRegistry:
@@ -200,7 +220,7 @@ class RateLimiterRegistry:
     def __init__(
         self,
         *,
-        reserve: int = 5,
+        quota_share: float = DEFAULT_QUOTA_SHARE,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff_base_s: float = 1.0,
@@ -211,7 +231,7 @@ class RateLimiterRegistry:
         self._factory = factory or (
             lambda store_hash: RateLimiter(
                 store_hash,
-                reserve=reserve,
+                quota_share=quota_share,
                 clock=clock,
                 sleep=sleep,
                 backoff_base_s=backoff_base_s,

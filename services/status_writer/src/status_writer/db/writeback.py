@@ -117,6 +117,9 @@ class Settlement:
     reason: str | None = None
     shipment_ids: tuple[int, ...] = ()
     next_attempt_at: datetime | None = None
+    # False when the recorded request is not what `shipment_ids` created (written because the
+    # parcel was found in BigCommerce): forgotten, so no later plan counts its items as ours
+    keep_request: bool = True
 
 
 SETTLE = f"""
@@ -125,13 +128,13 @@ UPDATE despatches d
        reason = s.reason,
        attempts = d.attempts + 1,
        shipment_ids = CASE WHEN s.state = 'written' THEN s.shipment_ids::bigint[] ELSE d.shipment_ids END,
-       request = CASE WHEN s.state = 'pending' THEN NULL ELSE d.request END,
+       request = CASE WHEN s.state = 'pending' OR NOT s.keep_request THEN NULL ELSE d.request END,
        next_attempt_at = COALESCE(s.next_attempt_at, d.next_attempt_at),
        written_at = CASE WHEN s.state = 'written' THEN now() ELSE d.written_at END,
        updated_at = now()
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-       AS s(id, state, reason, shipment_ids, next_attempt_at)
- WHERE d.id = s.id AND d.state IN ('pending', 'posting') AND {lease_is_held(6, 7)}
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::boolean[])
+       AS s(id, state, reason, shipment_ids, next_attempt_at, keep_request)
+ WHERE d.id = s.id AND d.state IN ('pending', 'posting') AND {lease_is_held(7, 8)}
 """
 
 
@@ -156,6 +159,7 @@ async def settle(
         [redact_optional(s.reason) for s in settlements],
         ["{" + ",".join(str(i) for i in s.shipment_ids) + "}" for s in settlements],
         [s.next_attempt_at for s in settlements],
+        [s.keep_request for s in settlements],
         token,
         now,
     )
