@@ -297,7 +297,7 @@ async def test_listed_lines_without_weights_cost_a_read_only_for_an_order_that_c
 async def gateway_request(pool: asyncpg.Pool, shop: Shop, order_id: int, new_status_id: int) -> bool:
     """What the gateway does for a statusUpdated delivery, in its own transaction."""
     async with pool.acquire() as conn, conn.transaction():
-        moved = await moves_downloaded_order(conn, shop.store_hash, order_id, new_status_id)
+        moved = await moves_downloaded_order(conn, shop.channel_id, shop.store_hash, order_id, new_status_id)
         return await request_order_download(
             conn, shop.channel_id, order_id, new_status_id, downloaded_order_moved=moved
         )

@@ -116,7 +116,7 @@ async def receive(request: web.Request) -> web.Response:
                 conn,
                 target.id,
                 *change,
-                downloaded_order_moved=await moves_downloaded_order(conn, store_hash, *change),
+                downloaded_order_moved=await moves_downloaded_order(conn, target.id, store_hash, *change),
             )
         )
     outcome = "requested" if requested else ("duplicate" if not fresh else "ignored")

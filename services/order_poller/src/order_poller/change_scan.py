@@ -144,7 +144,9 @@ class ChangeFinder:
         fresh = [o for o in orders if o.date_created >= window_start and not o.is_deleted]
         if not fresh:
             return
-        states = await downloaded_states(self._pool, self._channel.store_hash, [o.id for o in fresh])
+        states = await downloaded_states(
+            self._pool, self._channel.id, self._channel.store_hash, [o.id for o in fresh]
+        )
         for order in fresh:
             state = states.get(order.id)
             # older than what was last seen: a stale row (BigCommerce dates have whole seconds, so

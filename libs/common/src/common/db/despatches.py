@@ -203,17 +203,18 @@ def is_own_writeback(new_status_id: int, *, has_despatch: bool) -> bool:
     return has_despatch and new_status_id in WRITEBACK_STATUSES
 
 
+# despatches_channel_order_idx
 SELECT_ORDERS_WITH_DESPATCH = """
 SELECT DISTINCT order_id FROM despatches
- WHERE store_hash = $1 AND order_id = ANY($2::bigint[]) AND state = ANY($3::text[])
+ WHERE channel_id = $1 AND order_id = ANY($2::bigint[]) AND state = ANY($3::text[])
 """
 
 
 async def orders_with_own_despatch(
-    conn: asyncpg.Connection | asyncpg.Pool, store_hash: str, order_ids: Sequence[int]
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, order_ids: Sequence[int]
 ) -> frozenset[int]:
-    """Which of a store's `order_ids` have a despatch the connector wrote or is writing (one query)."""
+    """Which of a channel's `order_ids` have a despatch the connector wrote or is writing (one query)."""
     if not order_ids:
         return frozenset()
-    rows = await conn.fetch(SELECT_ORDERS_WITH_DESPATCH, store_hash, list(order_ids), sorted(WRITING_STATES))
+    rows = await conn.fetch(SELECT_ORDERS_WITH_DESPATCH, channel_id, list(order_ids), sorted(WRITING_STATES))
     return frozenset(row["order_id"] for row in rows)

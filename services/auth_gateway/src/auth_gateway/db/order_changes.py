@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 from common.db.despatches import is_own_writeback, orders_with_own_despatch
 
@@ -9,11 +11,11 @@ SELECT_DOWNLOADED = "SELECT true FROM downloaded_orders WHERE store_hash = $1 AN
 
 
 async def moves_downloaded_order(
-    conn: asyncpg.Connection, store_hash: str, order_id: int, new_status_id: int
+    conn: asyncpg.Connection, channel_id: uuid.UUID, store_hash: str, order_id: int, new_status_id: int
 ) -> bool:
     """True when the store downloaded the order and this move is not our own write-back: the poller
     then fetches it to judge an OrderChanged (a move into a downloaded status is requested anyway)."""
     if not await conn.fetchval(SELECT_DOWNLOADED, store_hash, order_id):
         return False
-    ours = order_id in await orders_with_own_despatch(conn, store_hash, [order_id])
+    ours = order_id in await orders_with_own_despatch(conn, channel_id, [order_id])
     return not is_own_writeback(new_status_id, has_despatch=ours)

@@ -31,24 +31,25 @@ class DownloadedOrderState:
     stored: tuple[int | None, Any] = (None, None)
 
 
-# One query per listed page: the memory and whether a despatch of ours is on the way or written.
+# One query per listed page: the memory and whether a despatch of the channel's is on the way or
+# written (despatches_channel_order_idx).
 SELECT_STATES = """
 SELECT d.order_id, d.event_id, d.date_modified, d.status_id, d.consignments,
        EXISTS (SELECT 1 FROM despatches p
-                WHERE p.store_hash = d.store_hash AND p.order_id = d.order_id
-                  AND p.state = ANY($3::text[])) AS has_own_despatch
+                WHERE p.channel_id = $3 AND p.order_id = d.order_id
+                  AND p.state = ANY($4::text[])) AS has_own_despatch
   FROM downloaded_orders d
  WHERE d.store_hash = $1 AND d.order_id = ANY($2::bigint[])
 """
 
 
 async def downloaded_states(
-    conn: asyncpg.Connection | asyncpg.Pool, store_hash: str, order_ids: Sequence[int]
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, store_hash: str, order_ids: Sequence[int]
 ) -> dict[int, DownloadedOrderState]:
     """Which of `order_ids` the store downloaded, with what is remembered of each."""
     if not order_ids:
         return {}
-    rows = await conn.fetch(SELECT_STATES, store_hash, list(order_ids), sorted(WRITING_STATES))
+    rows = await conn.fetch(SELECT_STATES, store_hash, list(order_ids), channel_id, sorted(WRITING_STATES))
     return {
         row["order_id"]: DownloadedOrderState(
             order_id=row["order_id"],

@@ -1,5 +1,6 @@
 -- Finding changes to downloaded orders (OrderChanged): where each channel's next listing by
--- min_date_modified starts, and the lookup of an order's own despatches (is a status move ours?).
+-- min_date_modified starts. (Whether a status move is ours reads despatches by channel and order,
+-- despatches_channel_order_idx of 0050.)
 
 -- One row per channel that has scanned; none (or one older than the order window) means the next
 -- scan reads the whole window. Goes with its channel; the retention job deletes stale ones.
@@ -9,5 +10,3 @@ CREATE TABLE order_change_scans (
     scan_from     timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
-
-CREATE INDEX IF NOT EXISTS despatches_store_order_idx ON despatches (store_hash, order_id);
