@@ -23,9 +23,11 @@ from common.order_memory import memory_from_row
 from common.outbox import OutboxRelay
 from order_poller import change_scan
 from order_poller.change_scan import SCAN_OVERLAP
+from status_writer.flusher import Flusher
 
 from tests.support.amqp import bind_probe, get_messages
 from tests.support.order_poller import DOWNLOADED_KEY, Rig, add_channel, outbox_rows, without_listed_weights
+from tests.support.status_writer import POLICY
 
 CHANGED_KEY = "bigcommerce.order.changed"
 
@@ -368,3 +370,33 @@ async def test_an_order_without_a_readable_memory_is_remembered_afresh_then_foll
         (old.id, ("cancelled",)),
         (unreadable.id, ("cancelled",)),
     ]
+
+
+async def test_a_despatch_after_the_cancellation_was_found_is_refused_by_the_writer(
+    shop: Shop, probe: Probe, pool: asyncpg.Pool
+) -> None:
+    order = shop.rig.sandbox.add_order(shop.store_hash)
+    assert await shop.poll(probe) == 1
+    await shop.merchant.cancel(order.id)
+    assert await shop.poll(probe) == 1  # OrderChanged, cancelled: the memory says so now
+    # Click & Drop had printed the label already and despatches it anyway
+    despatch = OrderDespatched(
+        channel_id=shop.channel_id,
+        store_hash=shop.store_hash,
+        order_id=order.id,
+        despatched_at=shop.rig.time.now(),
+        tracking_number="TT123456785GB",
+    )
+    async with pool.acquire() as conn:
+        assert await record_despatch(conn, despatch)
+    shop.rig.sandbox.clear_requests(shop.store_hash)
+
+    writer = Flusher(
+        pool, shop.rig.client, shop.rig.cipher, policy=POLICY, holder="writer-1", clock=shop.rig.time.now
+    )
+    await writer.flush_once()
+
+    row = await pool.fetchrow("SELECT state, reason FROM despatches WHERE event_id = $1", despatch.event_id)
+    assert (row["state"], row["reason"]) == ("failed", "order cancelled in BigCommerce")
+    assert not [r for r in shop.rig.sandbox.requests(shop.store_hash) if r.method != "GET"]
+    assert shop.rig.sandbox.order(shop.store_hash, order.id).shipments == []
