@@ -105,6 +105,14 @@ def test_shipped_by_hand_is_status_and_our_own_writeback_is_nothing() -> None:
     assert not needs_memory_update(BEFORE, now, own_writeback=True)
 
 
+def test_a_move_between_statuses_outside_the_downloaded_ones_is_no_news() -> None:
+    shipped = seen(2, BEFORE_LINES, BEFORE_ADDRESSES).memory()
+    now = seen(10, BEFORE_LINES, BEFORE_ADDRESSES)
+    assert changes(now, before=shipped) == ()
+    assert needs_memory_update(shipped, now, own_writeback=False)
+    assert changes(seen(4, BEFORE_LINES, BEFORE_ADDRESSES), before=shipped) == ("cancelled",)
+
+
 def test_own_writeback_needs_a_despatch_and_a_writeback_status() -> None:
     assert is_own_writeback(2, has_despatch=True)
     assert is_own_writeback(10, has_despatch=True)

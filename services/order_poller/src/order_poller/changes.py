@@ -4,7 +4,7 @@ Pure rules, no I/O. The order as it is now is reduced to what is compared (`Obse
 against what the connector remembers (`common.order_memory`):
 
 - `cancelled`: the status moved to Cancelled, Refunded or Declined (from any other status);
-- `status`: any other move to a status the channel does not download, unless it is the connector's
+- `status`: any other move out of the statuses the channel downloads, unless it is the connector's
   own write-back (`common.db.despatches.is_own_writeback`: then nothing at all is announced);
 - `address`: a consignment's address or shipping method changed, or a consignment came or went;
 - `items`: a line came or went, or its units to ship changed. Units that left because the order
@@ -118,7 +118,9 @@ def detect(
     if moved and now.status_id in CANCELLED_STATUSES:
         if before.status_id not in CANCELLED_STATUSES:
             changes.append("cancelled")
-    elif moved and now.status_id not in downloaded_statuses:
+    elif moved and now.status_id not in downloaded_statuses and before.status_id in downloaded_statuses:
+        # a move out of the downloaded statuses; one between statuses outside them (Shipped, then
+        # Completed) is no news to Click & Drop, which was told the first time
         changes.append("status")
     if _address_changed(before, now):
         changes.append("address")
