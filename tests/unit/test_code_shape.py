@@ -30,8 +30,6 @@ ASYNCPG_OUTSIDE_DB_PENDING = {
     "order_poller/guard.py",
     "order_poller/poller.py",
     "order_poller/download.py",
-    "status_writer/store_flush.py",
-    "status_writer/flusher.py",
 }
 
 

@@ -7,9 +7,8 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import asyncpg
 import structlog
 from common.backoff import capped_delay
 from common.bigcommerce import statuses
@@ -44,12 +43,15 @@ from status_writer.planning import (
     ships_exactly,
 )
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = structlog.get_logger(__name__)
 
 # the reason a despatch for an order cancelled, refunded or declined in BigCommerce is not shipped
 ORDER_CANCELLED = "order cancelled in BigCommerce"
 _T = TypeVar("_T")
-Clock = Callable[[], Awaitable[datetime]]
+DatabaseClock = Callable[[], Awaitable[datetime]]
 """The flush's clock (the database's in production), awaited."""
 
 
@@ -87,7 +89,7 @@ class FlushPolicy:
 
 
 @dataclass
-class StoreReport:
+class StoreFlushReport:
     """What one store's flush did."""
 
     written: int = 0
@@ -124,7 +126,7 @@ class StoreFlush:
         channel: FlushChannel,
         *,
         lease: Lease,
-        clock: Clock,
+        clock: DatabaseClock,
         policy: FlushPolicy,
         stopping: asyncio.Event,
     ) -> None:
@@ -138,7 +140,7 @@ class StoreFlush:
         self._channel_checked_at: float | None = None
         # despatches whose request this flush recorded: a cut-short order keeps them 'posting'
         self._marked_posting: set[int] = set()
-        self.report = StoreReport()
+        self.report = StoreFlushReport()
 
     async def run(self, despatches: Sequence[DueDespatch]) -> bool:
         """Write these despatches; False when the flush of this store must end now."""
