@@ -50,15 +50,20 @@ async def test_an_idle_poll_costs_at_most_three_statements(rig: Rig, pool: async
     await poller.poll_due_channels(limit=1)  # and the empty store's
     assert await pool.fetchval("SELECT count(*) FROM downloaded_orders") == 30
 
-    for due in (channel_id, empty_id):
-        await pool.execute("UPDATE channels SET next_download_at = NULL WHERE id = $1", due)
+    # both due again, the busy store first
+    for due, ago_s in ((channel_id, 2), (empty_id, 1)):
+        await pool.execute(
+            "UPDATE channels SET next_download_at = now() - make_interval(secs => $2) WHERE id = $1",
+            due,
+            ago_s,
+        )
     counting.calls.clear()
     (busy,) = await poller.poll_due_channels(limit=1)
     busy_calls = list(counting.calls)
     counting.calls.clear()
     (empty,) = await poller.poll_due_channels(limit=1)
 
-    assert {busy.store_hash, empty.store_hash} == {store_hash, empty_hash}
+    assert (busy.store_hash, empty.store_hash) == (store_hash, empty_hash)
     assert (busy.outcome, busy.report.listed, busy.report.downloaded) == ("ok", 30, 0)
     # claim, the page's "which of these are known", finish
     assert len(busy_calls) == 3, busy_calls

@@ -31,6 +31,8 @@ class ClaimedChannel(BaseModel):
     window_due: bool = True
     # when orders were last requested as the claim saw it (None: no order request waiting)
     orders_requested_at: datetime | None = None
+    # how long ago it fell due (0 for a channel due since forever: new or handed back)
+    lateness_s: float = 0.0
 
     def __repr__(self) -> str:
         return f"ClaimedChannel(id={self.id}, store_hash={self.store_hash!r})"  # never the token
@@ -61,7 +63,9 @@ UPDATE channels AS c
 RETURNING c.id, c.store_hash, c.trading_name, c.order_status_ids, c.weight_units, c.plan_name,
           c.access_token_encrypted, c.grant_generation, c.next_download_at,
           (c.next_download_at IS NULL OR c.next_download_at <= clock.now) AS window_due,
-          c.orders_requested_at
+          c.orders_requested_at,
+          GREATEST(0, EXTRACT(EPOCH FROM clock.now - COALESCE(LEAST(c.next_download_at, c.orders_requested_at),
+                                                               clock.now)))::float8 AS lateness_s
 """
 
 
