@@ -53,15 +53,21 @@ async def test_an_idle_poll_costs_at_most_three_statements(rig: Rig, pool: async
     await poller.poll_due_channels(limit=1)  # and the empty store's
     assert await pool.fetchval("SELECT count(*) FROM downloaded_orders") == 30
 
-    for due in (channel_id, empty_id):
-        await pool.execute("UPDATE channels SET next_download_at = NULL WHERE id = $1", due)
-    calls = {}
-    for _ in range(2):  # both due since forever: which comes first is the ids' order
-        counting.calls.clear()
-        (result,) = await poller.poll_due_channels(limit=1)
-        calls[result.store_hash] = (result, list(counting.calls))
-    (busy, busy_calls), (empty, empty_calls) = calls[store_hash], calls[empty_hash]
+    # both due again, the busy store first
+    for due, ago_s in ((channel_id, 2), (empty_id, 1)):
+        await pool.execute(
+            "UPDATE channels SET next_download_at = now() - make_interval(secs => $2) WHERE id = $1",
+            due,
+            ago_s,
+        )
+    counting.calls.clear()
+    (busy,) = await poller.poll_due_channels(limit=1)
+    busy_calls = list(counting.calls)
+    counting.calls.clear()
+    (empty,) = await poller.poll_due_channels(limit=1)
+    empty_calls = list(counting.calls)
 
+    assert (busy.store_hash, empty.store_hash) == (store_hash, empty_hash)
     assert (busy.outcome, busy.report.listed, busy.report.downloaded) == ("ok", 30, 0)
     # claim (with the change scan's cursor), the page's "which of these are known", finish; the
     # change scan's listing finds nothing modified since the last scan

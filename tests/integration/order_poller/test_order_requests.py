@@ -21,10 +21,14 @@ from tests.support.order_poller import Rig, downloaded_ids, received_events
 from tests.support.waiting import eventually
 
 
-async def request(pool: asyncpg.Pool, channel_id: uuid.UUID, order_id: int, new_status_id: int = 9) -> bool:
+async def request(
+    pool: asyncpg.Pool, channel_id: uuid.UUID, order_id: int, new_status_id: int = 9, *, moved: bool = False
+) -> bool:
     """What the gateway does for a status webhook, in its own transaction."""
     async with pool.acquire() as conn, conn.transaction():
-        return await request_order_download(conn, channel_id, order_id, new_status_id)
+        return await request_order_download(
+            conn, channel_id, order_id, new_status_id, downloaded_order_moved=moved
+        )
 
 
 async def not_window_due(rig: Rig, **channel: object) -> tuple[str, uuid.UUID]:
@@ -85,8 +89,8 @@ async def test_a_requested_order_is_fetched_alone_and_published_as_the_window_wo
 async def test_a_burst_of_requests_costs_one_fetch_per_distinct_order(rig: Rig, pool: asyncpg.Pool) -> None:
     store_hash, channel_id = await not_window_due(rig)
     orders = [rig.sandbox.add_order(store_hash) for _ in range(10)]
-    for index in range(50):
-        assert await request(pool, channel_id, orders[index % 10].id)
+    written = [await request(pool, channel_id, orders[index % 10].id) for index in range(50)]
+    assert written == [True] * 10 + [False] * 40  # an order waiting already gets nothing new
 
     results = await rig.poller().run_once()
 
@@ -97,6 +101,8 @@ async def test_a_burst_of_requests_costs_one_fetch_per_distinct_order(rig: Rig, 
     assert await downloaded_ids(pool, store_hash) == {o.id for o in orders}
     rig.sandbox.clear_requests(store_hash)
     assert await rig.poller().run_once() == []  # nothing left: not claimed again
+    # deliveries after the download: nothing to fetch
+    assert not any([await request(pool, channel_id, o.id) for o in orders])
     assert rig.sandbox.requests(store_hash) == []
 
 
@@ -134,8 +140,10 @@ async def test_an_order_that_left_the_statuses_or_is_known_is_not_downloaded_aga
     moved_on.status_id = 2  # shipped by hand before the poller came
     gone_id = 999
     known.customer_message = "changed since"
-    for order_id in (moved_on.id, known.id, gone_id):
+    assert not await request(pool, channel_id, known.id)  # downloaded: a move into 9 is no news
+    for order_id in (moved_on.id, gone_id):
         assert await request(pool, channel_id, order_id)
+    assert await request(pool, channel_id, known.id, 5, moved=True)  # as the gateway asks for OrderChanged
     rig.sandbox.clear_requests(store_hash)
 
     (result,) = await rig.poller(on_known_order=on_known_order).run_once()

@@ -29,6 +29,7 @@ from common.lifecycle import replica_id
 from pydantic import ValidationError
 
 from order_poller.change_scan import ChangeFinder
+from order_poller.concurrency import PollConcurrency
 from order_poller.db.order_requests import OrderRequest, forget_served_requests, waiting_order_requests
 from order_poller.db.schedule import (
     ClaimedChannel,
@@ -40,7 +41,7 @@ from order_poller.db.schedule import (
 )
 from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
 from order_poller.guard import ChannelGuard, ChannelStoppedError
-from order_poller.metrics import POLL_DURATION, POLLS
+from order_poller.metrics import POLL_CONCURRENCY_LIMIT, POLL_DURATION, POLLS, POLLS_IN_FLIGHT
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +61,11 @@ class PollerConfig:
     interval_min_s: float = 600.0
     interval_max_s: float = 900.0
     max_age_days: int = 7
+    # stores polled at once: `concurrency` before poll times are measured and never fewer, at most
+    # `concurrency_max` (sized in `run()` by `PollConcurrency`; one round of `poll_due_channels`
+    # takes `concurrency`)
     concurrency: int = 8
+    concurrency_max: int = 256
     lease_s: float = 60.0
     # orders of one store fetched at once (the client paces the store's quota)
     order_concurrency: int = 4
@@ -78,6 +83,8 @@ class PollerConfig:
             raise ValueError("need 0 < interval_min_s <= interval_max_s")
         if not 0 < self.order_budget_s <= self.lease_s / 2:
             raise ValueError("need 0 < order_budget_s <= lease_s / 2")
+        if not 1 <= self.concurrency <= self.concurrency_max:
+            raise ValueError("need 1 <= concurrency <= concurrency_max")
         if self.order_requests_per_poll < 1:
             raise ValueError("need order_requests_per_poll >= 1")
 
@@ -370,13 +377,25 @@ class Poller:
         """
         running: set[asyncio.Task[PollResult]] = set()
         backoff = self._backoff()
+        sizing = PollConcurrency(initial=self.config.concurrency, ceiling=self.config.concurrency_max)
+        clock = asyncio.get_running_loop().time
         try:
             while not stop.is_set():
-                free = self.config.concurrency - len(running)
+                free = self._in_flight_limit(sizing, len(running)) - len(running)
                 try:
-                    for channel in await self._claim(free):
-                        running.add(asyncio.create_task(self.poll_channel(channel)))
-                    delay = await self._idle_delay() if len(running) < self.config.concurrency else None
+                    claimed = await self._claim(free)
+                    sizing.observe_claim(
+                        clock(), len(claimed), max((c.lateness_s for c in claimed), default=0.0)
+                    )
+                    for channel in claimed:
+                        running.add(asyncio.create_task(self._measured_poll(channel, sizing)))
+                    POLLS_IN_FLIGHT.set(len(running))
+                    if len(claimed) >= free:
+                        delay = None  # every place taken: a poll's end (or a wake) looks again
+                    elif not claimed:
+                        delay = await self._idle_delay()
+                    else:
+                        delay = self.config.idle_max_s  # nothing more due now; a poll's end looks again
                     backoff.reset()
                 except SERVER_ERRORS as failure:
                     # a failover or cut connections: wait it out, the schedule is in the database
@@ -388,8 +407,26 @@ class Poller:
                         retry_in_s=round(delay, 3),
                     )
                 await self._wait(running, stop, delay)
+                POLLS_IN_FLIGHT.set(len(running))
         finally:
             await self._drain(running, grace_s)
+
+    def _in_flight_limit(self, sizing: PollConcurrency, running: int) -> int:
+        """Stores to have in flight: sized from poll times and lateness, held while the database
+        pool has no connection to spare (more polls would only queue for one)."""
+        limit = sizing.limit(asyncio.get_running_loop().time())
+        pool_busy = self._pool.get_idle_size() == 0 and self._pool.get_size() >= self._pool.get_max_size()
+        if pool_busy:
+            limit = min(limit, max(running, self.config.concurrency))
+        POLL_CONCURRENCY_LIMIT.set(limit)
+        return limit
+
+    async def _measured_poll(self, channel: ClaimedChannel, sizing: PollConcurrency) -> PollResult:
+        started = asyncio.get_running_loop().time()
+        result = await self.poll_channel(channel)
+        if result.outcome != "stopped":  # a poll cut short says nothing of how long one takes
+            sizing.observe_poll(asyncio.get_running_loop().time() - started)
+        return result
 
     async def _idle_delay(self) -> float:
         now = self._schedule_clock() if self._schedule_clock is not None else None
