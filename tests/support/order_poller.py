@@ -12,6 +12,7 @@ from datetime import datetime
 import aiohttp
 import asyncpg
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
+from bigcommerce_sandbox.models import Order
 from bigcommerce_sandbox.runner import run_sandbox
 from bigcommerce_sandbox.sandbox import Sandbox
 from common.amqp import EventPublisher, Topology
@@ -21,6 +22,7 @@ from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher, generate_key
 from common.events import OrderDownloaded
 from common.outbox import OutboxRelay
+from order_poller.download import KnownOrderHandler
 from order_poller.poller import Poller, PollerConfig
 
 from tests.support.amqp import bind_probe, get_messages
@@ -67,6 +69,13 @@ async def add_channel(
     return channel_id
 
 
+def without_listed_weights(*orders: Order) -> None:
+    """Orders whose listed consignment lines lack weights (reference §4.6): the poller reads their
+    `/products` and `/shipping_addresses`, so per-order requests happen for them."""
+    for order in orders:
+        order.consignment_line_gaps = ("weight",)
+
+
 @dataclass
 class Rig:
     """A sandbox, a BigCommerce client on a driven clock, and pollers built on demand."""
@@ -79,7 +88,14 @@ class Rig:
     config: PollerConfig
     pollers: list[Poller] = field(default_factory=list)
 
-    def poller(self, *, owner: str | None = None, seed: int = 1, **config: object) -> Poller:
+    def poller(
+        self,
+        *,
+        owner: str | None = None,
+        seed: int = 1,
+        on_known_order: KnownOrderHandler | None = None,
+        **config: object,
+    ) -> Poller:
         poller = Poller(
             self.pool,
             self.client,
@@ -88,6 +104,7 @@ class Rig:
             owner=owner,
             clock=self.time.now,
             rng=random.Random(seed),
+            on_known_order=on_known_order,
         )
         self.pollers.append(poller)
         return poller

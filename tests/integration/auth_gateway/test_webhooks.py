@@ -1,4 +1,4 @@
-"""Webhook deliveries: the per-store secret, duplicates, malformed bodies, the download they trigger."""
+"""Webhook deliveries: the per-store secret, duplicates, malformed bodies, the order download they request."""
 
 from __future__ import annotations
 
@@ -23,7 +23,16 @@ async def _clear_due(rig: GatewayRig, store_hash: str) -> None:
     await rig.pool.execute("UPDATE channels SET next_download_at = NULL WHERE store_hash = $1", store_hash)
 
 
-async def test_status_update_webhook_triggers_a_download_once(rig: GatewayRig) -> None:
+async def _requested(rig: GatewayRig, store_hash: str) -> list[int]:
+    rows = await rig.pool.fetch(
+        "SELECT r.order_id FROM order_download_requests r JOIN channels c ON c.id = r.channel_id"
+        " WHERE c.store_hash = $1 ORDER BY r.order_id",
+        store_hash,
+    )
+    return [row["order_id"] for row in rows]
+
+
+async def test_status_update_webhook_requests_its_order_once(rig: GatewayRig) -> None:
     store = rig.create_store()
     await rig.active_channel(store.hash)
     await _clear_due(rig, store.hash)
@@ -31,18 +40,68 @@ async def test_status_update_webhook_triggers_a_download_once(rig: GatewayRig) -
 
     deliveries = await rig.sandbox.emit_order_status_updated(store.hash, order.id, 9)
     assert [d.status for d in deliveries] == [200]
+    assert await _requested(rig, store.hash) == [order.id]
     row = await rig.channel_row(store.hash)
     assert row is not None
-    assert row["next_download_at"] is not None
+    assert row["orders_requested_at"] is not None
+    assert row["next_download_at"] is None  # no window re-read is asked for
 
     # BigCommerce repeats the same delivery: dropped on its hash
-    await _clear_due(rig, store.hash)
+    await rig.pool.execute("DELETE FROM order_download_requests")
     payload, headers = deliveries[0].payload, deliveries[0].headers
     assert await _post(rig, payload, headers) == 200
+    assert await _requested(rig, store.hash) == []
+    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 1
+
+
+async def test_only_a_move_into_a_downloaded_status_starts_anything(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)  # downloads Awaiting Shipment (9) only
+    await _clear_due(rig, store.hash)
+    secret = rig.sandbox.hooks_for(store.hash)[0].headers[WEBHOOK_HEADER]
+    base = {"scope": "store/order/statusUpdated", "producer": f"stores/{store.hash}", "store_id": "1"}
+    datas: list[Any] = [
+        {"type": "order", "id": 250, "status": {"previous_status_id": 9, "new_status_id": 2}},  # our Shipped
+        {"type": "order", "id": 251, "status": {"previous_status_id": 0, "new_status_id": 11}},
+        {"type": "order", "id": 252},  # no status
+        {"type": "order", "id": True, "status": {"new_status_id": 9}},
+        {"type": "order", "id": -3, "status": {"new_status_id": 9}},
+        {"type": "order", "id": "12a", "status": {"new_status_id": 9}},
+        {"type": "order", "id": 2**63, "status": {"new_status_id": 9}},
+        {"type": "shipment", "id": 253, "status": {"new_status_id": 9}},
+        {"type": "order", "id": 254, "status": "9"},
+        "order 255",
+        None,
+    ]
+    for index, data in enumerate(datas):
+        body = {**base, "hash": f"h{index}", "data": data}
+        assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 200, data
+    created = {**base, "scope": "store/order/created", "hash": "c1", "data": {"type": "order", "id": 256}}
+    assert await _post(rig, created, {WEBHOOK_HEADER: secret}) == 200
+
+    assert await _requested(rig, store.hash) == []
     row = await rig.channel_row(store.hash)
     assert row is not None
-    assert row["next_download_at"] is None
-    assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 1
+    assert (row["next_download_at"], row["orders_requested_at"]) == (None, None)
+    # the id may come as its digits, like store_id
+    digits = {**base, "hash": "d1", "data": {"type": "order", "id": "257", "status": {"new_status_id": 9}}}
+    assert await _post(rig, digits, {WEBHOOK_HEADER: secret}) == 200
+    assert await _requested(rig, store.hash) == [257]
+
+
+async def test_a_burst_of_deliveries_is_one_request_per_order(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    secret = rig.sandbox.hooks_for(store.hash)[0].headers[WEBHOOK_HEADER]
+    for index in range(50):
+        body = {
+            "scope": "store/order/statusUpdated",
+            "producer": f"stores/{store.hash}",
+            "hash": f"burst-{index}",  # 50 distinct deliveries, about 10 orders
+            "data": {"type": "order", "id": 300 + index % 10, "status": {"new_status_id": 9}},
+        }
+        assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 200
+    assert await _requested(rig, store.hash) == list(range(300, 310))
 
 
 async def test_wrong_or_missing_secret_is_refused_and_triggers_nothing(rig: GatewayRig) -> None:
@@ -123,23 +182,21 @@ async def test_store_id_of_either_type_and_a_missing_hash_are_accepted(rig: Gate
         "producer": f"stores/{store.hash}",
         "created_at": 1561479335,
     }
-    data = {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 11}}
+    data = {"type": "order", "id": 250, "status": {"previous_status_id": 0, "new_status_id": 9}}
     for store_id, payload_hash in (("1025646", "7ee67cd1cf2ca60bc1aa9e5fe957d2de373be4ca"), (1025646, "b2")):
-        await _clear_due(rig, store.hash)
+        await rig.pool.execute("DELETE FROM order_download_requests")
         body = {**base, "store_id": store_id, "data": data, "hash": payload_hash}
         assert await _post(rig, body, {WEBHOOK_HEADER: secret}) == 200
-        row = await rig.channel_row(store.hash)
-        assert row is not None
-        assert row["next_download_at"] is not None, store_id
+        assert await _requested(rig, store.hash) == [250], store_id
 
     # without `hash` a delivery is deduplicated on its body's SHA-1
     unhashed = json.dumps({**base, "store_id": 1, "data": {**data, "id": 251}}).encode()
-    await _clear_due(rig, store.hash)
+    await rig.pool.execute("DELETE FROM order_download_requests")
     assert await _post(rig, unhashed, {WEBHOOK_HEADER: secret}) == 200
-    assert (await rig.channel_row(store.hash))["next_download_at"] is not None  # type: ignore[index]
-    await _clear_due(rig, store.hash)
+    assert await _requested(rig, store.hash) == [251]
+    await rig.pool.execute("DELETE FROM order_download_requests")
     assert await _post(rig, unhashed, {WEBHOOK_HEADER: secret}) == 200
-    assert (await rig.channel_row(store.hash))["next_download_at"] is None  # type: ignore[index]
+    assert await _requested(rig, store.hash) == []
     assert await rig.pool.fetchval("SELECT count(*) FROM webhook_deliveries_seen") == 3
 
 

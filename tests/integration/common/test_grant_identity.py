@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 
 import asyncpg
 import pytest
 from common.crypto import TokenCipher, generate_key
 from common.db.channels import mark_reauthorization_required
-from order_poller.db.schedule import claim_due_channels, database_now
+from order_poller.db.schedule import claim_due_channels
 from order_poller.guard import ChannelGuard, ChannelStoppedError
 from status_writer.db.stores import channel_still_writable
 
@@ -48,9 +47,9 @@ async def new_grant(pool: asyncpg.Pool, channel_id: uuid.UUID) -> None:
 
 async def test_a_running_poll_survives_re_encryption_and_stops_on_a_new_grant(pool: asyncpg.Pool) -> None:
     channel_id = await channel(pool)
-    now = await database_now(pool)
+    # on the database's clock, like the production loop
     (claimed,) = await claim_due_channels(
-        pool, owner="poller-1", now=now, lease_until=now + timedelta(seconds=60), limit=1
+        pool, owner="poller-1", now=None, lease_until=None, limit=1, lease_s=60
     )
     guard = ChannelGuard(
         pool,

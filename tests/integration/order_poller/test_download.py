@@ -23,6 +23,7 @@ from tests.support.order_poller import (
     outbox_rows,
     probe_is_empty,
     received_events,
+    without_listed_weights,
 )
 
 GRAMS = {
@@ -239,7 +240,11 @@ async def test_pagination_reads_past_250_orders(
 
     events = await received_events(probe, 263)
     assert len({e.order.order_id for e in events}) == 263
-    listings = [r for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert len(listings) == 2
     assert all("limit=250" in r.query for r in listings)
     assert "page=2" in listings[1].query
@@ -257,16 +262,42 @@ async def test_calls_per_order_and_nothing_refetched_on_later_polls(
 
     assert await poll_and_relay(rig, outbox) == 20
     first = rig.api_requests(store_hash)
-    # /v2/store once (then cached), one listing, /products + /shipping_addresses per physical order;
-    # the digital order costs nothing beyond the listing
-    assert first.count(f"GET /stores/{store_hash}/v2/store") == 1
-    assert len(first) == 1 + 1 + 2 * 20
-    assert not any("/orders/120/" in r for r in first)  # the digital order (ids start at 100)
+    # /v2/store once (then cached), one listing and one listing of modified orders: the listing's
+    # consignments carry each order's addresses and lines, so no order costs a request of its own
+    assert first == [f"GET /stores/{store_hash}/v2/store"] + [f"GET /stores/{store_hash}/v2/orders"] * 2
+    listing = next(r for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders"))
+    assert "include=consignments.line_items" in listing.query
+    assert "consignment_structure=object" in listing.query
     rig.sandbox.clear_requests(store_hash)
 
     assert await poll_and_relay(rig, outbox, rounds=2) == 0
-    # later polls list the window and stop: every order is known already (one query per page)
-    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 2
+    # later polls list the window and the modified orders and stop: every order is known already
+    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 4
+
+
+async def test_orders_whose_listed_lines_lack_weights_are_read_from_products_alone(
+    rig: Rig, pool: asyncpg.Pool, relay: tuple[OutboxRelay, AbstractQueue]
+) -> None:
+    outbox, probe = relay
+    store_hash, token = rig.new_store(weight_units="Kilograms")
+    orders = [rig.sandbox.add_order(store_hash, [LineSpec(weight="1.25")]) for _ in range(6)]
+    lacking = [orders[1], orders[4]]
+    without_listed_weights(*lacking)
+    await add_channel(pool, rig.cipher, store_hash, token)
+
+    assert await poll_and_relay(rig, outbox) == 6
+
+    per_order = [r for r in rig.api_requests(store_hash) if "/orders/" in r]
+    assert sorted(per_order) == sorted(
+        f"GET /stores/{store_hash}/v2/orders/{o.id}/{what}"
+        for o in lacking
+        for what in ("products", "shipping_addresses")
+    )
+    events = {e.order.order_id: e for e in await received_events(probe, 6)}
+    # the same event either way: the weight comes from /products where the listing lacks it
+    for order in orders:
+        assert json.loads(events[order.id].to_json())["order"] == expected_order(order, "Kilograms")
+    assert {str(events[o.id].order.consignments[0].items[0].weight_grams) for o in orders} == {"1250.00"}
 
 
 async def test_new_order_is_published_on_the_next_poll_and_a_modified_one_is_not_again(
@@ -307,7 +338,11 @@ async def test_configured_statuses_are_each_read_and_the_window_is_the_setting(
 
     events = await received_events(probe, 2)
     assert sorted(e.order.order_id for e in events) == [shipment.id, fulfilment.id]
-    listings = [r.query for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r.query
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert sorted("status_id=9" in q for q in listings) == [False, True]
     # min_date_created carries an explicit UTC offset (reference §10)
     assert all("min_date_created=" in q and "%2B00:00" in q for q in listings)

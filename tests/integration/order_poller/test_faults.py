@@ -13,7 +13,14 @@ from common.outbox import OutboxRelay
 from order_poller.db.orders import skipped_orders
 from order_poller.db.schedule import claim_due_channels
 
-from tests.support.order_poller import Rig, add_channel, downloaded_ids, probe_is_empty, received_events
+from tests.support.order_poller import (
+    Rig,
+    add_channel,
+    downloaded_ids,
+    probe_is_empty,
+    received_events,
+    without_listed_weights,
+)
 
 
 async def poll_until_quiet(rig: Rig, outbox: OutboxRelay, rounds: int) -> int:
@@ -34,6 +41,7 @@ async def test_429_storms_and_server_errors_lose_nothing(
     # a store whose quota runs out every few requests, on top of injected 429s, 5xx and resets
     store_hash, token = rig.new_store(quota=4)
     orders = [rig.sandbox.add_order(store_hash) for _ in range(40)]
+    without_listed_weights(*orders)  # per-order requests too, not only the listing
     faults = rig.sandbox.faults(store_hash)
     storm = faults.add(Fault("status", status=429, probability=0.2))
     errors = faults.add(Fault("status", status=503, probability=0.2))
@@ -58,6 +66,7 @@ async def test_429_storms_and_server_errors_lose_nothing(
 async def test_401_marks_reauthorization_required_and_stops_requests(rig: Rig, pool: asyncpg.Pool) -> None:
     store_hash, channel_id = await rig.new_channel(weight_units="Grams")
     orders = [rig.sandbox.add_order(store_hash) for _ in range(6)]
+    without_listed_weights(*orders)
     # the token is revoked without any callback while the poll is under way
     rig.sandbox.faults(store_hash).add(
         Fault("status", status=401, path_pattern=f"/orders/{orders[3].id}/products")
@@ -137,10 +146,12 @@ async def test_a_bad_order_is_recorded_and_never_blocks_the_rest(
     store_hash, channel_id = await rig.new_channel(weight_units="Grams")
     orders = [rig.sandbox.add_order(store_hash) for _ in range(5)]
     missing, broken = orders[1], orders[3]
+    without_listed_weights(missing)  # read through /products, where the 404 waits
     gone = rig.sandbox.faults(store_hash).add(
         Fault("status", status=404, times=1, path_pattern=f"/orders/{missing.id}/products")
     )
-    broken.lines[0].variant_id = "v-12"  # type: ignore[assignment]  # a malformed field in /products
+    # a malformed field: the listed line cannot stand in for /products, which says it is malformed
+    broken.lines[0].variant_id = "v-12"  # type: ignore[assignment]
 
     (result,) = await rig.poller().run_once()
 
@@ -234,6 +245,7 @@ async def test_a_channel_disconnected_after_the_claim_gets_no_request(rig: Rig, 
 async def test_a_disconnect_during_a_poll_stops_its_requests(rig: Rig, pool: asyncpg.Pool) -> None:
     store_hash, channel_id = await rig.new_channel(weight_units="Grams")
     orders = [rig.sandbox.add_order(store_hash) for _ in range(5)]
+    without_listed_weights(*orders)
     slow = rig.sandbox.faults(store_hash).add(
         Fault("latency", delay_s=2, times=1, path_pattern=f"/orders/{orders[1].id}/products")
     )
@@ -264,6 +276,7 @@ async def test_an_order_past_its_time_budget_is_skipped_for_this_poll_only(
     store_hash, _ = await rig.new_channel(weight_units="Grams")
     orders = [rig.sandbox.add_order(store_hash) for _ in range(3)]
     slow = orders[1]
+    without_listed_weights(slow)
     hang = rig.sandbox.faults(store_hash).add(
         Fault("timeout", times=1, hang_s=5, path_pattern=f"/orders/{slow.id}/products")
     )

@@ -189,7 +189,7 @@ async def test_concurrency_per_replica_is_bounded(rig: Rig, pool: asyncpg.Pool) 
 async def test_stop_abandons_a_hanging_poll_and_releases_its_lease(rig: Rig, pool: asyncpg.Pool) -> None:
     store_hash, channel_id = await rig.new_channel(weight_units="Grams")
     rig.sandbox.add_order(store_hash)
-    hang = rig.sandbox.faults(store_hash).add(Fault("timeout", path_pattern="/products", hang_s=60))
+    hang = rig.sandbox.faults(store_hash).add(Fault("timeout", path_pattern="/orders$", hang_s=60))
     poller = rig.poller()
     stop = asyncio.Event()
     loop = asyncio.create_task(poller.run(stop, grace_s=0.1))

@@ -151,15 +151,61 @@ async def test_order_shape_dates_money_and_links(sandbox: Sandbox, store: Store,
 async def test_include_consignments_as_object(sandbox: Sandbox, store: Store, api: Api) -> None:
     order = sandbox.add_order(
         store.hash,
-        [LineSpec(address=0), LineSpec(address=1), LineSpec(type="giftcertificate")],
+        [
+            LineSpec(address=0),
+            LineSpec(address=1),
+            LineSpec(type="giftcertificate"),
+            LineSpec(type="digital"),
+            LineSpec(name="Collected"),
+        ],
         addresses=[AddressSpec(), AddressSpec(shipping_method="Flat Rate")],
     )
+    order.lines[4].order_pickup_method_id = 3
     params = {"include": "consignments,consignments.line_items", "consignment_structure": "object"}
     async with api.request("GET", f"/v2/orders/{order.id}", params=params) as resp:
         consignments = (await resp.json())["consignments"]
+    # orderConsignment_Get: each kind of line in its own consignment, lines as order products
+    assert set(consignments) == {"pickups", "shipping", "downloads", "email"}
     assert [c["id"] for c in consignments["shipping"]] == [a.id for a in order.addresses]
-    assert [len(c["line_items"]) for c in consignments["shipping"]] == [1, 1]
-    assert len(consignments["email"]["gift_certificates"]) == 1
+    assert [[ln["id"] for ln in c["line_items"]] for c in consignments["shipping"]] == [
+        [order.lines[0].id],
+        [order.lines[1].id],
+    ]
+    first = consignments["shipping"][0]
+    assert first["line_items"][0]["weight"] == f"{order.lines[0].weight:.4f}"
+    assert first["shipping_quotes"]["resource"] == (
+        f"/orders/{order.id}/consignments/shipping/{order.addresses[0].id}/shipping_quotes"
+    )
+    assert "order_id" not in first
+    [pickup] = consignments["pickups"]
+    assert (pickup["pickup_method_id"], [ln["id"] for ln in pickup["line_items"]]) == (3, [order.lines[4].id])
+    [download] = consignments["downloads"]
+    assert [ln["id"] for ln in download["line_items"]] == [order.lines[3].id]
+    [card] = consignments["email"]["gift_certificates"]
+    assert [ln["id"] for ln in card["line_items"]] == [order.lines[2].id]
+
+
+async def test_consignment_lines_are_links_unless_expanded_and_may_lack_fields(
+    sandbox: Sandbox, store: Store, api: Api
+) -> None:
+    order = sandbox.add_order(store.hash)
+    line = order.lines[0]
+    params = {"include": "consignments", "consignment_structure": "object"}
+    async with api.request("GET", f"/v2/orders/{order.id}", params=params) as resp:
+        [shipping] = (await resp.json())["consignments"]["shipping"]
+    assert shipping["line_items"] == [
+        {"url": f"{sandbox.api_url}/stores/{store.hash}/v2/orders/{order.id}/products/{line.id}",
+         "resource": f"/orders/{order.id}/products/{line.id}"}
+    ]  # fmt: skip
+    order.consignment_line_gaps = ("weight",)
+    params = {"include": "consignments.line_items", "consignment_structure": "object"}
+    async with api.request("GET", "/v2/orders", params=params) as resp:
+        [listed] = await resp.json()
+    [item] = listed["consignments"]["shipping"][0]["line_items"]
+    assert "weight" not in item
+    assert item["price_inc_tax"]
+    async with api.request("GET", f"/v2/orders/{order.id}/products") as resp:
+        assert "weight" in (await resp.json())[0]
 
 
 async def test_count_uses_the_same_filters(sandbox: Sandbox, store: Store, api: Api) -> None:

@@ -29,10 +29,17 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLL_INTERVAL_MAX_SECONDS", "120")
     monkeypatch.setenv("ORDER_MAX_AGE_DAYS", "3")
     monkeypatch.setenv("POLL_CONCURRENCY", "32")
+    monkeypatch.setenv("POLL_CONCURRENCY_MAX", "64")
     settings = PollerSettings(**REQUIRED)
     assert (settings.poll_interval_min_seconds, settings.poll_interval_max_seconds) == (60, 120)
     assert settings.order_max_age_days == 3
-    assert settings.poll_concurrency == 32
+    assert (settings.poll_concurrency, settings.poll_concurrency_max) == (32, 64)
+
+
+def test_concurrency_ceiling_below_its_start_is_refused() -> None:
+    assert PollerSettings(**REQUIRED).poll_concurrency_max == 256
+    with pytest.raises(ValidationError, match=r"must be at least POLL_CONCURRENCY \(16\)"):
+        PollerSettings(**REQUIRED, poll_concurrency=16, poll_concurrency_max=8)
 
 
 def test_min_interval_above_max_is_refused() -> None:

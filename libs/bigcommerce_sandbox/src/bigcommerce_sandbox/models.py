@@ -185,6 +185,9 @@ class Order:
     cart_id: str = ""
     geoip_country_iso2: str = "GB"
     customer_locale: str = "en-GB"
+    # fields this order's consignment line items lack, as one report says a store may send them
+    # (reference §4.6): e.g. ("weight",); /products always carries every field
+    consignment_line_gaps: tuple[str, ...] = ()
 
     @property
     def shipping_cost_ex_tax(self) -> Decimal:
@@ -317,9 +320,9 @@ class Delivery:
     at: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
-    """One API request the sandbox served (status None: the connection was dropped)."""
+    """One API request the sandbox served (status None: not answered yet, or the connection was dropped)."""
 
     method: str
     path: str

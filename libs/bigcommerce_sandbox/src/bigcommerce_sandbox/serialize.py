@@ -126,23 +126,57 @@ def shipping_address_json(order: Order, addr: ShippingAddress, api_base: str) ->
 
 
 def consignments_json(order: Order, api_base: str, *, with_lines: bool, as_object: bool) -> Any:
-    """The consignments view of an order (reference §4.6)."""
+    """The consignments view of an order, as BigCommerce documents `orderConsignment_Get` (reference §4.6).
+
+    Each kind of line sits in its own consignment: physical lines to a shipping address in that
+    address's shipping consignment, pickup lines in a pickup consignment per pickup method,
+    digital lines in the one download consignment and gift certificates under `email`. Line
+    items are the order product objects when expanded (`include=consignments.line_items`), else
+    one product resource link each.
+    """
+
+    def line_items(lines: list[OrderLine]) -> list[Json]:
+        if not with_lines:
+            return [link(api_base, f"/orders/{order.id}/products/{ln.id}") for ln in lines]
+        # a store may leave fields out of its consignment line items (reference §4.6)
+        return [
+            {k: v for k, v in line_json(order, ln).items() if k not in order.consignment_line_gaps}
+            for ln in lines
+        ]
+
+    shipped = [ln for ln in order.lines if ln.type == "physical" and ln.order_pickup_method_id == 0]
     shipping = []
     for addr in order.addresses:
         entry = shipping_address_json(order, addr, api_base)
-        entry.pop("shipping_quotes")
-        lines = [ln for ln in order.lines if ln.order_address_id == addr.id]
-        entry["line_items"] = (
-            [line_json(order, ln) for ln in lines]
-            if with_lines
-            else link(api_base, f"/orders/{order.id}/consignments/shipping/{addr.id}/line_items")
+        del entry["order_id"]
+        entry["shipping_quotes"] = link(
+            api_base, f"/orders/{order.id}/consignments/shipping/{addr.id}/shipping_quotes"
         )
+        entry["line_items"] = line_items([ln for ln in shipped if ln.order_address_id == addr.id])
         shipping.append(entry)
+    pickup_methods = sorted({ln.order_pickup_method_id for ln in order.lines if ln.order_pickup_method_id})
+    pickups = [
+        {
+            "id": method,
+            "pickup_method_id": method,
+            "pickup_method_display_name": "Pick Up",
+            "collection_instructions": "",
+            "collection_time_description": "",
+            "location": {"id": method, "name": f"Location {method}"},
+            "line_items": line_items([ln for ln in order.lines if ln.order_pickup_method_id == method]),
+        }
+        for method in pickup_methods
+    ]
+    email = order.billing_address.email
     digital = [ln for ln in order.lines if ln.type == "digital"]
-    downloads = [{"id": 0, "line_items": [line_json(order, ln) for ln in digital]}] if digital else []
-    cards = [line_json(order, ln) for ln in order.lines if ln.type == "giftcertificate"]
+    downloads = [{"recipient_email": email, "line_items": line_items(digital)}] if digital else []
+    cards = [
+        {"recipient_email": email, "line_items": line_items([ln])}
+        for ln in order.lines
+        if ln.type == "giftcertificate"
+    ]
     body: Json = {
-        "pickups": [],
+        "pickups": pickups,
         "shipping": shipping,
         "downloads": downloads,
         "email": {"gift_certificates": cards},

@@ -37,6 +37,7 @@ def config_from(settings: PollerSettings) -> PollerConfig:
         interval_max_s=settings.poll_interval_max_seconds,
         max_age_days=settings.order_max_age_days,
         concurrency=settings.poll_concurrency,
+        concurrency_max=settings.poll_concurrency_max,
         lease_s=settings.poll_lease_seconds,
         order_budget_s=settings.order_time_budget_seconds,
     )

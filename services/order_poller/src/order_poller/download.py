@@ -1,4 +1,4 @@
-"""One store poll: read the whole window of orders, fetch what is new, publish each order once."""
+"""One store poll: requested orders, then the whole window of orders; publish each new order once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -18,18 +19,37 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     TooManyPages,
 )
-from common.bigcommerce.models import Order
+from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
+from common.errors import first_problem
 from common.shipping_rules import lines_to_ship
 from pydantic import ValidationError
 
 from order_poller import units
-from order_poller.db.orders import known_orders, record_download, record_skip
+from order_poller.db.orders import KnownOrders, known_orders, record_download, record_skip
 from order_poller.db.schedule import ClaimedChannel, save_store_info
 from order_poller.guard import ChannelGuard
-from order_poller.mapping import OrderSkippedError, build_event, check_listed
+from order_poller.mapping import OrderSkippedError, build_event, check_listed, listed_lines
 from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
 
 log = structlog.get_logger(__name__)
+
+Item = TypeVar("Item")
+
+
+class KnownOrderHandler(Protocol):
+    """What becomes of an order fetched on request that was downloaded before.
+
+    The seam for OrderChanged: the webhook path fetches the order as it is now and hands it here
+    (within the poll, under the store's lease); comparing it with what was remembered is the
+    handler's business.
+    """
+
+    async def __call__(self, channel: ClaimedChannel, order: Order) -> None: ...
+
+
+async def ignore_known_order(channel: ClaimedChannel, order: Order) -> None:
+    """The default: an order already downloaded is not downloaded again."""
+    log.debug("requested_order_known", store_hash=channel.store_hash, order_id=order.id)
 
 
 @dataclass
@@ -55,10 +75,12 @@ class StoreReport:
 class StoreDownloader:
     """Downloads one claimed channel's orders through its `StoreApi`.
 
-    Per order at most two requests: `/products` and, when a physical line exists,
-    `/shipping_addresses`. `include=consignments.line_items` on the list would save both, but
-    consignment line items may lack the weights `/products` has (reference §4.6), and the list's
-    line items carry no price or pickup id either; the safe reading is /products + /shipping_addresses.
+    The listing asks for `include=consignments.line_items&consignment_structure=object`, so each
+    listed order carries its shipping addresses and lines (reference §4.1, §4.6): a new order
+    normally costs no request beyond its share of the listing page. Only an order whose listed
+    lines lack what the event needs (`mapping.LISTED_LINE_NEEDS`; one report says weights may be
+    missing) or a listing without expanded consignments costs `/products` and, when a line ships,
+    `/shipping_addresses`.
     """
 
     def __init__(
@@ -73,6 +95,7 @@ class StoreDownloader:
         order_concurrency: int,
         on_downloaded: Callable[[], None],
         order_budget_s: float = 30.0,
+        on_known_order: KnownOrderHandler = ignore_known_order,
     ) -> None:
         self._pool = pool
         # built per plan: the client labels its request and 429 metrics with the store's plan
@@ -86,6 +109,7 @@ class StoreDownloader:
         self._on_downloaded = on_downloaded
         # an order's requests and their retries: an order that outlasts it is retried next poll
         self._order_budget_s = order_budget_s
+        self._on_known_order = on_known_order
         self.report = StoreReport(weight_units=channel.weight_units)
         self._skipped_before: frozenset[int] = frozenset()
 
@@ -99,14 +123,16 @@ class StoreDownloader:
         await self._guard.check()
         if not self.report.weight_unit_known:
             await self._read_store_info()
-        # whole seconds: the filter is sent that way and BigCommerce's dates have no fractions
-        since = (self._clock() - self._max_age).replace(microsecond=0)
+        since = self._since()
         seen: set[int] = set()
         # one request (and its pages) per status: the list filter takes a single status_id
         for status_id in dict.fromkeys(self._channel.order_status_ids):
             await self._guard.check()
             page: list[Order] = []
-            async for row in self._api.iter_listed_orders(status_id=status_id, min_date_created=since):
+            rows = self._api.iter_listed_orders(
+                status_id=status_id, min_date_created=since, include_consignments=True
+            )
+            async for row in rows:
                 if row.order is None:
                     # one unreadable row is skipped and recorded; the rest of the list still downloads
                     await self._skip_unreadable(row)
@@ -123,6 +149,53 @@ class StoreDownloader:
                     page = []
             await self._process_page(page)
         return self.report
+
+    async def download_requested(self, order_ids: Sequence[int]) -> None:
+        """Fetch each requested order with one `GET /v2/orders/{id}` (with its consignments, as the
+        listing has them) and download it like a listed one, without reading the window.
+
+        An order already downloaded goes to `on_known_order`; one that no longer is in the
+        channel's statuses and window, or is gone, is left to the scheduled poll's judgement.
+
+        Raises:
+            ChannelStoppedError, BigCommerceError: the poll ends; what was downloaded stays.
+        """
+        if not order_ids:
+            return
+        await self._guard.check()
+        if not self.report.weight_unit_known:
+            await self._read_store_info()
+        since = self._since()
+        fetched: list[Order] = []
+
+        async def fetch(order_id: int) -> None:
+            await self._guard.check()
+            try:
+                order = await self._api.get_order(order_id, include_consignments=True)
+            except NotFound:
+                log.info("requested_order_not_found", store_hash=self._channel.store_hash, order_id=order_id)
+                return
+            except ValidationError as error:
+                detail = f"BigCommerce sent an order that cannot be read: {first_problem(error)}"
+                await self._record_skip(order_id, self._clock(), OrderSkippedError("malformed", detail))
+                return
+            if order.id == order_id:
+                fetched.append(order)
+
+        await _bounded(order_ids, fetch, self._order_concurrency)
+        known = await known_orders(self._pool, self._channel.store_hash, [o.id for o in fetched])
+        wanted = set(self._channel.order_status_ids)
+        todo: list[Order] = []
+        for order in sorted(fetched, key=lambda o: o.id):
+            if order.id in known.downloaded:
+                await self._on_known_order(self._channel, order)
+            elif order.status_id in wanted and order.date_created >= since:
+                todo.append(order)
+        await self._process_page(todo, known)
+
+    def _since(self) -> datetime:
+        # whole seconds: the filter is sent that way and BigCommerce's dates have no fractions
+        return (self._clock() - self._max_age).replace(microsecond=0)
 
     def _in_window(self, order: Order, status_id: int, since: datetime) -> bool:
         if order.status_id == status_id and order.date_created >= since:
@@ -156,11 +229,12 @@ class StoreDownloader:
             plan_name=info.plan_name,
         )
 
-    async def _process_page(self, page: Sequence[Order]) -> None:
+    async def _process_page(self, page: Sequence[Order], known: KnownOrders | None = None) -> None:
         if not page:
             return
         self.report.listed += len(page)
-        known = await known_orders(self._pool, self._channel.store_hash, [o.id for o in page])
+        if known is None:
+            known = await known_orders(self._pool, self._channel.store_hash, [o.id for o in page])
         todo: list[Order] = []
         for order in page:
             if not known.needs_work(order.id, order.modified_at):
@@ -190,13 +264,9 @@ class StoreDownloader:
             await self._skip(order, OrderSkippedError("too_slow", slow.message))
 
     async def _download_order_in_budget(self, order: Order) -> None:
-        await self._guard.check()
+        await self._guard.check()  # also before recording: a disconnect mid-poll stops the rest
         try:
-            lines = await self._api.list_order_products(order.id)
-            has_physical = bool(lines_to_ship(lines))
-            if has_physical:
-                await self._guard.check()
-            addresses = await self._api.list_shipping_addresses(order.id) if has_physical else []
+            lines, addresses = listed_lines(order) or await self._read_lines(order)
             event = build_event(
                 channel_id=self._channel.id,
                 store_hash=self._channel.store_hash,
@@ -236,6 +306,14 @@ class StoreDownloader:
                 consignments=len(event.order.consignments),
             )
 
+    async def _read_lines(self, order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]]:
+        """The order's lines and addresses when the listing did not carry them usably."""
+        lines = await self._api.list_order_products(order.id)
+        if not lines_to_ship(lines):
+            return lines, []
+        await self._guard.check()
+        return lines, await self._api.list_shipping_addresses(order.id)
+
     async def _skip_unreadable(self, row: ListedOrder) -> None:
         detail = f"BigCommerce sent an order that cannot be read: {row.error}"
         if row.order_id is None:
@@ -272,13 +350,13 @@ class StoreDownloader:
             )
 
 
-async def _bounded(items: Sequence[Order], worker: Callable[[Order], Awaitable[None]], limit: int) -> None:
+async def _bounded(items: Sequence[Item], worker: Callable[[Item], Awaitable[None]], limit: int) -> None:
     """Run `worker` over `items`, at most `limit` at once; the first failure cancels the rest."""
     if not items:
         return
     semaphore = asyncio.Semaphore(limit)
 
-    async def one(item: Order) -> None:
+    async def one(item: Item) -> None:
         async with semaphore:
             await worker(item)
 

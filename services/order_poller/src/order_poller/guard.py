@@ -34,6 +34,7 @@ class ChannelGuard:
         clock: Callable[[], datetime] | None,
         stopping: asyncio.Event,
         recheck_interval_s: float,
+        checked_now: bool = False,
     ) -> None:
         self._pool = pool
         self._channel_id = channel_id
@@ -43,7 +44,8 @@ class ChannelGuard:
         self._clock = clock
         self._stopping = stopping
         self._interval = recheck_interval_s
-        self._checked_at: float | None = None
+        # True when the caller has just read status and grant and set the lease (the claim)
+        self._checked_at: float | None = asyncio.get_running_loop().time() if checked_now else None
         self._stopped: str | None = None
         self._lock = asyncio.Lock()
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from common.bigcommerce.models import Order, OrderProduct, ShippingAddress
 from common.errors import first_problem
@@ -69,6 +69,52 @@ def check_listed(order: Order) -> None:
         raise OrderSkippedError("archived", "the order is archived in BigCommerce")
     if order.order_is_digital:
         raise OrderSkippedError("digital_order", "the order has only digital items")
+
+
+# The line fields an event needs that have no safe default. BigCommerce documents a consignment's
+# expanded line items as the same order product objects `/products` returns (`orderProducts`,
+# reference §4.4, §4.6), but one report says they can lack the weights `/products` has: an order
+# whose listed lines lack one of these is read from `/products` instead. `id` is the order_product_id
+# shipments name, `type` keeps digital lines and gift certificates out, `quantity` (with the
+# shipped/refunded counts, 0 when absent in both views) sizes the item, `price_inc_tax` and `weight`
+# are the item's value and weight. The other fields (sku, name, product and variant ids) read the
+# same way in both views.
+LISTED_LINE_NEEDS: tuple[str, ...] = ("id", "type", "quantity", "price_inc_tax", "weight")
+
+
+def listed_lines(
+    order: Order, needs: Sequence[str] = LISTED_LINE_NEEDS
+) -> tuple[list[OrderProduct], list[ShippingAddress]] | None:
+    """The order's lines and shipping addresses from the listing's expanded consignments.
+
+    None when the listing cannot stand in for `/products` + `/shipping_addresses`: consignments
+    not expanded (a server that ignored `include`), or a line lacking one of `needs` (by default
+    `LISTED_LINE_NEEDS`, what an event needs).
+    Pickup, digital and gift-certificate lines sit in other consignments than `shipping`
+    (reference §4.6); none of them ships, so reading only `shipping` leaves out nothing that does.
+    """
+    if order.consignments is None:
+        return None
+    lines: list[OrderProduct] = []
+    addresses: list[ShippingAddress] = []
+    for consignment in order.consignments.shipping:
+        addresses.append(consignment.address())
+        for raw in consignment.line_items:
+            line = _listed_line(raw, consignment.id, needs)
+            if line is None:
+                return None
+            lines.append(line)
+    return lines, addresses
+
+
+def _listed_line(raw: Any, address_id: int, needs: Sequence[str]) -> OrderProduct | None:
+    if not isinstance(raw, dict) or any(raw.get(name) in (None, "") for name in needs):
+        return None
+    try:
+        # the consignment says where the line ships, whatever the line's own field says
+        return OrderProduct.model_validate({**raw, "order_address_id": address_id})
+    except ValidationError:
+        return None  # /products decides whether the order is malformed
 
 
 def _address(source: ShippingAddress) -> Address:

@@ -28,17 +28,20 @@ from common.events import utc_now
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
+from order_poller.change_scan import ChangeFinder
+from order_poller.concurrency import PollConcurrency
+from order_poller.db.order_requests import OrderRequest, forget_served_requests, waiting_order_requests
 from order_poller.db.schedule import (
     ClaimedChannel,
+    OrdersAgain,
     claim_due_channels,
-    database_now,
     finish_poll,
-    next_claimable_at,
     release_lease,
+    seconds_to_next_claimable,
 )
-from order_poller.download import StoreDownloader, StoreReport
+from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
 from order_poller.guard import ChannelGuard, ChannelStoppedError
-from order_poller.metrics import POLL_DURATION, POLLS
+from order_poller.metrics import POLL_CONCURRENCY_LIMIT, POLL_DURATION, POLLS, POLLS_IN_FLIGHT
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +61,11 @@ class PollerConfig:
     interval_min_s: float = 600.0
     interval_max_s: float = 900.0
     max_age_days: int = 7
+    # stores polled at once: `concurrency` before poll times are measured and never fewer, at most
+    # `concurrency_max` (sized in `run()` by `PollConcurrency`; one round of `poll_due_channels`
+    # takes `concurrency`)
     concurrency: int = 8
+    concurrency_max: int = 256
     lease_s: float = 60.0
     # orders of one store fetched at once (the client paces the store's quota)
     order_concurrency: int = 4
@@ -68,12 +75,18 @@ class PollerConfig:
     recheck_interval_s: float = 1.0
     # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
     idle_max_s: float = 5.0
+    # requested orders (webhooks) served per poll of a store; more are served by the next claim
+    order_requests_per_poll: int = 250
 
     def __post_init__(self) -> None:
         if not 0 < self.interval_min_s <= self.interval_max_s:
             raise ValueError("need 0 < interval_min_s <= interval_max_s")
         if not 0 < self.order_budget_s <= self.lease_s / 2:
             raise ValueError("need 0 < order_budget_s <= lease_s / 2")
+        if not 1 <= self.concurrency <= self.concurrency_max:
+            raise ValueError("need 1 <= concurrency <= concurrency_max")
+        if self.order_requests_per_poll < 1:
+            raise ValueError("need order_requests_per_poll >= 1")
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,7 @@ class Poller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
+        on_known_order: KnownOrderHandler | None = None,
         backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
@@ -115,6 +129,8 @@ class Poller:
         self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
+        # None: a requested order already downloaded is judged for OrderChanged (tests may watch instead)
+        self._on_known_order = on_known_order
         self._backoff = backoff
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -123,10 +139,13 @@ class Poller:
         """Look at the schedule now (a download was requested)."""
         self._wake.set()
 
+    def next_interval_s(self) -> float:
+        """A uniform random interval to the next poll: thousands of stores spread over it."""
+        return self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
+
     def next_download_at(self, now: datetime) -> datetime:
-        """Now plus a uniform random interval: thousands of stores spread over the interval."""
-        seconds = self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
-        return now + timedelta(seconds=seconds)
+        """Now plus a uniform random interval."""
+        return now + timedelta(seconds=self.next_interval_s())
 
     async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
         """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
@@ -142,19 +161,19 @@ class Poller:
                 return results
             results.extend(batch)
 
-    async def _now(self) -> datetime:
-        """The schedule's clock: the driven one in tests, else the database's."""
-        if self._schedule_clock is not None:
-            return self._schedule_clock()
-        return await database_now(self._pool)
-
     async def _claim(self, limit: int) -> list[ClaimedChannel]:
         if limit <= 0:
             return []
-        now = await self._now()
-        lease_until = now + timedelta(seconds=self.config.lease_s)
+        # one statement: without a driven clock the database's now() decides due times and leases
+        now = self._schedule_clock() if self._schedule_clock is not None else None
+        lease_until = None if now is None else now + timedelta(seconds=self.config.lease_s)
         return await claim_due_channels(
-            self._pool, owner=self.owner, now=now, lease_until=lease_until, limit=limit
+            self._pool,
+            owner=self.owner,
+            now=now,
+            lease_until=lease_until,
+            limit=limit,
+            lease_s=self.config.lease_s,
         )
 
     async def poll_channel(self, channel: ClaimedChannel) -> PollResult:
@@ -210,16 +229,36 @@ class Poller:
             clock=self._schedule_clock,
             stopping=self._stopping,
             recheck_interval_s=self.config.recheck_interval_s,
+            # the claim has just read status and grant and set the lease: it is the first check
+            checked_now=True,
         )
         report = StoreReport(weight_units=channel.weight_units)
         outcome: Outcome = "ok"
         error: str | None = None
+        requests: list[OrderRequest] = []
+        if channel.orders_requested_at is not None:
+            requests = await waiting_order_requests(
+                self._pool, channel.id, self.config.order_requests_per_poll
+            )
+        served = False
         try:
             token = self._cipher.decrypt(channel.access_token_encrypted)
 
             def store_api(plan: str | None) -> StoreApi:
                 return self._client.store(channel.store_hash, token, plan=plan)
 
+            # changes to downloaded orders: a requested order already downloaded is judged at once,
+            # and the scheduled poll lists what was modified since its last scan
+            changes = ChangeFinder(
+                self._pool,
+                store_api(channel.plan_name),
+                channel,
+                guard,
+                clock=self._clock,
+                max_age=timedelta(days=self.config.max_age_days),
+                weight_units=lambda: report.weight_units,
+                on_announced=self._on_downloaded,
+            )
             downloader = StoreDownloader(
                 self._pool,
                 store_api,
@@ -230,9 +269,16 @@ class Poller:
                 order_concurrency=self.config.order_concurrency,
                 on_downloaded=self._on_downloaded,
                 order_budget_s=self.config.order_budget_s,
+                on_known_order=self._on_known_order or changes.on_known_order,
             )
             report = downloader.report
-            await downloader.run()
+            # requested orders first: one GET each, and the window's listing then knows them
+            await downloader.download_requested([r.order_id for r in requests])
+            await forget_served_requests(self._pool, channel.id, requests)
+            served = True
+            if channel.window_due:
+                await downloader.run()
+                await changes.scan()
             if not report.weight_unit_supported:
                 error = (
                     f"store weight unit {report.weight_units!r} is not supported "
@@ -247,7 +293,9 @@ class Poller:
         except ReauthorizationRequired:
             # no further request with this token until the app is installed again
             await mark_reauthorization_required(self._pool, channel.id, channel.grant_generation)
-            await self._finish(channel, next_at=None, downloaded_at=None, error=None, write_error=False)
+            await self._finish(
+                channel, next_in_s=None, downloaded=False, error=None, write_error=False, orders_again="again"
+            )
             log.warning("store_reauthorization_required", store_hash=channel.store_hash)
             return PollResult(channel.id, channel.store_hash, "reauthorization_required", report)
         except MissingScope:
@@ -263,12 +311,20 @@ class Poller:
             )
         except TokenDecryptionError as failure:
             outcome, error = "failed", str(failure)
-        now = await self._now()
+        orders_again: OrdersAgain = "none"
+        if not served and requests:
+            orders_again = "next"  # after a failure: with the next scheduled poll, not in a loop
+        elif len(requests) == self.config.order_requests_per_poll:
+            orders_again = "again"  # more may wait: claimable again at once
         await self._finish(
             channel,
-            next_at=self.next_download_at(now),
-            downloaded_at=now if outcome == "ok" else None,
+            next_in_s=self.next_interval_s(),
+            downloaded=outcome == "ok" and channel.window_due,
             error=error,
+            # a poll of requested orders alone clears no error (it did not read the window)
+            write_error=channel.window_due or error is not None,
+            window_read=channel.window_due,
+            orders_again=orders_again,
         )
         return PollResult(channel.id, channel.store_hash, outcome, report, error)
 
@@ -276,19 +332,24 @@ class Poller:
         self,
         channel: ClaimedChannel,
         *,
-        next_at: datetime | None,
-        downloaded_at: datetime | None,
+        next_in_s: float | None,
+        downloaded: bool,
         error: str | None,
         write_error: bool = True,
+        window_read: bool = True,
+        orders_again: OrdersAgain = "none",
     ) -> None:
         kept = await finish_poll(
             self._pool,
             channel,
             owner=self.owner,
-            next_download_at=next_at,
-            downloaded_at=downloaded_at,
+            next_in_s=next_in_s,
+            downloaded=downloaded,
             download_error=error,
             write_error=write_error,
+            window_read=window_read,
+            orders_again=orders_again,
+            now=self._schedule_clock() if self._schedule_clock is not None else None,
         )
         if not kept:
             log.warning("store_poll_lease_lost", store_hash=channel.store_hash)
@@ -316,13 +377,25 @@ class Poller:
         """
         running: set[asyncio.Task[PollResult]] = set()
         backoff = self._backoff()
+        sizing = PollConcurrency(initial=self.config.concurrency, ceiling=self.config.concurrency_max)
+        clock = asyncio.get_running_loop().time
         try:
             while not stop.is_set():
-                free = self.config.concurrency - len(running)
+                free = self._in_flight_limit(sizing, len(running)) - len(running)
                 try:
-                    for channel in await self._claim(free):
-                        running.add(asyncio.create_task(self.poll_channel(channel)))
-                    delay = await self._idle_delay() if len(running) < self.config.concurrency else None
+                    claimed = await self._claim(free)
+                    sizing.observe_claim(
+                        clock(), len(claimed), max((c.lateness_s for c in claimed), default=0.0)
+                    )
+                    for channel in claimed:
+                        running.add(asyncio.create_task(self._measured_poll(channel, sizing)))
+                    POLLS_IN_FLIGHT.set(len(running))
+                    if len(claimed) >= free:
+                        delay = None  # every place taken: a poll's end (or a wake) looks again
+                    elif not claimed:
+                        delay = await self._idle_delay()
+                    else:
+                        delay = self.config.idle_max_s  # nothing more due now; a poll's end looks again
                     backoff.reset()
                 except SERVER_ERRORS as failure:
                     # a failover or cut connections: wait it out, the schedule is in the database
@@ -334,14 +407,32 @@ class Poller:
                         retry_in_s=round(delay, 3),
                     )
                 await self._wait(running, stop, delay)
+                POLLS_IN_FLIGHT.set(len(running))
         finally:
             await self._drain(running, grace_s)
 
+    def _in_flight_limit(self, sizing: PollConcurrency, running: int) -> int:
+        """Stores to have in flight: sized from poll times and lateness, held while the database
+        pool has no connection to spare (more polls would only queue for one)."""
+        limit = sizing.limit(asyncio.get_running_loop().time())
+        pool_busy = self._pool.get_idle_size() == 0 and self._pool.get_size() >= self._pool.get_max_size()
+        if pool_busy:
+            limit = min(limit, max(running, self.config.concurrency))
+        POLL_CONCURRENCY_LIMIT.set(limit)
+        return limit
+
+    async def _measured_poll(self, channel: ClaimedChannel, sizing: PollConcurrency) -> PollResult:
+        started = asyncio.get_running_loop().time()
+        result = await self.poll_channel(channel)
+        if result.outcome != "stopped":  # a poll cut short says nothing of how long one takes
+            sizing.observe_poll(asyncio.get_running_loop().time() - started)
+        return result
+
     async def _idle_delay(self) -> float:
-        next_at = await next_claimable_at(self._pool)
-        if next_at is None:
+        now = self._schedule_clock() if self._schedule_clock is not None else None
+        seconds = await seconds_to_next_claimable(self._pool, now)
+        if seconds is None:
             return self.config.idle_max_s
-        seconds = (next_at - await self._now()).total_seconds()
         return min(self.config.idle_max_s, max(0.05, seconds))
 
     async def _wait(

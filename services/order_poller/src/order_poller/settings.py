@@ -17,8 +17,10 @@ class PollerSettings(BigCommerceSettings):
     poll_interval_min_seconds: float = Field(default=guide.POLL_INTERVAL_MIN_SECONDS, gt=0)
     poll_interval_max_seconds: float = Field(default=guide.POLL_INTERVAL_MAX_SECONDS, gt=0)
     order_max_age_days: int = Field(default=guide.ORDER_MAX_AGE_DAYS, ge=1, le=365)
-    # stores polled at once by one replica
+    # stores polled at once by one replica before poll times are measured, and never fewer; it grows
+    # up to the maximum as the schedule needs (each store is still paced by its own rate limit)
     poll_concurrency: int = Field(default=8, ge=1, le=1000)
+    poll_concurrency_max: int = Field(default=256, ge=1, le=1000)
     # how long a claim keeps other replicas off a store; renewed while the poll runs
     # renewed before every request, so it only needs to outlast one request and its retries;
     # short, so a replica killed mid-poll hands its stores on quickly
@@ -33,6 +35,14 @@ class PollerSettings(BigCommerceSettings):
         low = info.data.get("poll_interval_min_seconds")
         if low is not None and low > value:
             raise ValueError(f"must not be below POLL_INTERVAL_MIN_SECONDS ({low:g})")
+        return value
+
+    @field_validator("poll_concurrency_max")
+    @classmethod
+    def _ceiling_over_the_start(cls, value: int, info: ValidationInfo) -> int:
+        start = info.data.get("poll_concurrency")
+        if start is not None and value < start:
+            raise ValueError(f"must be at least POLL_CONCURRENCY ({start})")
         return value
 
     @field_validator("order_time_budget_seconds")

@@ -233,7 +233,8 @@ async def test_consignments_are_requested_and_parsed_when_asked(
     assert query["consignment_structure"] == "object"
     assert got.consignments is not None
     [shipping] = got.consignments.shipping
-    assert (shipping.id, shipping.zip, shipping.line_items[0].quantity) == (31, "SW1A 1AA", 2)
+    assert (shipping.id, shipping.zip, shipping.line_items[0]["quantity"]) == (31, "SW1A 1AA", 2)
+    assert shipping.address().shipping_method == "Flat Rate"
 
 
 def lines_app(log: RequestLog, order_id: int, lines: int) -> web.Application:

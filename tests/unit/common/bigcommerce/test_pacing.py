@@ -193,6 +193,45 @@ def test_the_registry_shares_one_limiter_per_store(clock: FakeClock) -> None:
     assert registry.get("abc123") is not first
 
 
+async def test_idle_stores_are_dropped_and_memory_stays_flat_over_a_cycle(clock: FakeClock) -> None:
+    registry = RateLimiterRegistry(clock=clock, sleep=clock.sleep)
+    sizes = []
+    for index in range(10_000):  # a replica polling store after store, one request each
+        pacing = registry.get(f"s{index}")
+        await pacing.acquire()
+        pacing.record(200, headers(left=149, reset_ms=100))
+        clock.now += 0.05
+        sizes.append(registry.held())
+    # only the stores whose window still runs are kept (about 100 ms worth at one a 50 ms)
+    assert max(sizes) <= 4
+
+
+async def test_a_store_in_flight_blocked_or_inside_its_window_is_kept(clock: FakeClock) -> None:
+    registry = RateLimiterRegistry(clock=clock, sleep=clock.sleep)
+    in_flight = registry.get("flying")
+    await in_flight.acquire()
+    blocked = registry.get("blocked")
+    await blocked.acquire()
+    blocked.record(429, {"X-Rate-Limit-Time-Reset-Ms": "60000"})
+    windowed = registry.get("windowed")
+    await windowed.acquire()
+    windowed.record(200, headers(left=3, reset_ms=30_000))
+    clock.now += 10
+    for index in range(50):
+        registry.get(f"other{index}")
+
+    # the state that paces the next request survives, and is the same object
+    assert registry.get("flying") is in_flight
+    assert registry.get("blocked") is blocked
+    assert registry.get("windowed") is windowed
+    assert windowed.left == 3
+    clock.now += 61
+    in_flight.release()
+    for index in range(50):
+        registry.get(f"later{index}")
+    assert registry.held() == 1
+
+
 @pytest.mark.parametrize("value", ["soon", ""])
 async def test_malformed_headers_are_ignored(clock: FakeClock, value: str) -> None:
     pacing = limiter(clock)

@@ -135,6 +135,17 @@ class RateLimiter:
         self.reset_at = now + self.window_s
         self._guessed = True
 
+    def idle(self) -> bool:
+        """Nothing in flight or waiting, no block, no window still running: forgetting this state
+        loses nothing that matters (a new limiter sends one request, and the answer tells it all)."""
+        now = self._clock()
+        return (
+            self.in_flight == 0
+            and not self._lock.locked()
+            and now >= self.blocked_until
+            and now >= self.reset_at
+        )
+
     def release(self) -> None:
         """Give back the place of a request that got no response (timeout, connection error)."""
         self.in_flight = max(0, self.in_flight - 1)
@@ -215,7 +226,12 @@ class RateLimiter:
 
 
 class RateLimiterRegistry:
-    """One `RateLimiter` per store hash for the whole process; share a single registry."""
+    """One `RateLimiter` per store hash for the whole process; share a single registry.
+
+    A store's limiter is dropped once it is idle and older than every limiter used since, so the
+    registry holds the stores being called now, not every store ever called: a replica that polls
+    100,000 stores in turn keeps a flat memory.
+    """
 
     def __init__(
         self,
@@ -240,11 +256,23 @@ class RateLimiterRegistry:
         )
 
     def get(self, store_hash: str) -> RateLimiter:
-        """The store's limiter, created on first use."""
-        limiter = self._limiters.get(store_hash)
-        if limiter is None:
-            limiter = self._limiters[store_hash] = self._factory(store_hash)
+        """The store's limiter, created on first use (or again after it was dropped, idle)."""
+        limiter = self._limiters.pop(store_hash, None) or self._factory(store_hash)
+        self._limiters[store_hash] = limiter  # insertion order: the least recently used first
+        self._drop_idle()
         return limiter
+
+    def held(self) -> int:
+        """How many stores' pacing state is kept now (not `__len__`: an empty registry must stay truthy)."""
+        return len(self._limiters)
+
+    def _drop_idle(self) -> None:
+        # from the least recently used on, up to the first that still matters: O(1) per call, amortized
+        while len(self._limiters) > 1:
+            oldest = next(iter(self._limiters))
+            if not self._limiters[oldest].idle():
+                return
+            del self._limiters[oldest]
 
     def forget(self, store_hash: str) -> None:
         """Drop a store's pacing state (e.g. once its channel is disconnected)."""

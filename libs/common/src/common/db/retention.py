@@ -27,6 +27,12 @@ PURGE_SKIPPED_ORDERS = """
 DELETE FROM skipped_orders WHERE ctid IN (
     SELECT ctid FROM skipped_orders WHERE last_seen_at < now() - make_interval(days => $1) LIMIT $2)
 """
+# A channel's change-scan cursor older than the window is no use: the next scan starts at the
+# window anyway (a channel disconnected for a week, say). A fresh one is written by the next scan.
+PURGE_CHANGE_SCANS = """
+DELETE FROM order_change_scans WHERE channel_id IN (
+    SELECT channel_id FROM order_change_scans WHERE scan_from < now() - make_interval(days => $1) LIMIT $2)
+"""
 
 
 async def purge_batch(
