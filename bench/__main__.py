@@ -10,6 +10,7 @@ import importlib
 import os
 import pkgutil
 import platform
+import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 
 from common.logging import configure_logging
@@ -33,13 +34,19 @@ def discover_stages(selected: Sequence[str]) -> list[str]:
 
 
 async def same_request_baselines(env: BenchEnv, rows: list[Row]) -> list[Row]:
-    """Point each HTTP-bound row at a baseline making its measured number of requests per item."""
+    """Point each HTTP-bound row at a baseline making its measured number of requests per item.
+
+    Rows with the same requests per item (to two decimals) share one baseline.
+    """
     measured: list[Row] = []
+    baselines: dict[str, StageResult] = {}
     for row in rows:
         if isinstance(row, StageResult) and row.baseline == HTTP_BASELINE and row.calls_per_item:
-            base = await sandbox_round_trips(env, row.items, row.calls_per_item)
-            measured.append(base)
-            row = dataclasses.replace(row, baseline=base.stage)
+            key = f"{row.calls_per_item:.2f}"
+            if key not in baselines:
+                baselines[key] = await sandbox_round_trips(env, row.items, row.calls_per_item)
+                measured.append(baselines[key])
+            row = dataclasses.replace(row, baseline=baselines[key].stage)
         measured.append(row)
     return measured
 
@@ -58,7 +65,7 @@ def render(rows: Sequence[Row]) -> str:
             f"{row.stage:<52} {row.items:>7} {row.rate:>10,.0f} {base_rate:>17} {ratio:>7} {calls:>14}"
         )
         if row.note:
-            lines.append(f"    {row.note}")
+            lines.append(_wrapped(row.note, len(header)))
     figures = [row for row in rows if isinstance(row, Figure)]
     if figures:
         lines.append("-" * len(header))
@@ -67,8 +74,12 @@ def render(rows: Sequence[Row]) -> str:
             met = "" if figure.met is None else ("yes" if figure.met else "NO")
             lines.append(f"{figure.name:<52} {figure.value:>24} {figure.goal:>22} {met:>5}")
             if figure.note:
-                lines.append(f"    {figure.note}")
+                lines.append(_wrapped(figure.note, len(header)))
     return "\n".join(lines)
+
+
+def _wrapped(note: str, width: int) -> str:
+    return textwrap.fill(note, width, initial_indent="    ", subsequent_indent="    ")
 
 
 async def main(env: BenchEnv, selected: Sequence[str]) -> None:

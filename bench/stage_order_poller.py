@@ -100,7 +100,7 @@ async def run(env: BenchEnv) -> list[Row]:
             download.seconds,
             baseline="baseline: aiohttp GET (local)",
             api_calls=download_calls,
-            note="BC calls/item = /v2/store once + listing pages + /products and /shipping_addresses per order",
+            note="BC calls/item = requests per new order, /v2/store and the listing pages included",
         ),
         StageResult(
             "order poller: outbox relay (confirms)",
