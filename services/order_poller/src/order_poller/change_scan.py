@@ -172,10 +172,8 @@ class ChangeFinder:
                 # downloaded before the memory was kept: remember it as it is from now on
                 await self._record(order, state, observed, None)
                 return
-            changes = detect(
-                before, observed, downloaded_statuses=self._channel.order_status_ids, own_writeback=False
-            )
-            if not needs_memory_update(before, observed, own_writeback=False):
+            changes = detect(before, observed, downloaded_statuses=self._channel.order_status_ids)
+            if not needs_memory_update(before, observed):
                 return
             event = None
             if changes:
