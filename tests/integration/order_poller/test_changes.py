@@ -390,3 +390,22 @@ async def test_a_despatch_after_the_cancellation_was_found_is_refused_by_the_wri
     assert (row["state"], row["reason"]) == ("failed", "order cancelled in BigCommerce")
     assert not [r for r in shop.rig.sandbox.requests(shop.store_hash) if r.method != "GET"]
     assert shop.rig.sandbox.order(shop.store_hash, order.id).shipments == []
+
+
+async def test_a_failed_despatch_counts_as_ours_only_once_it_created_a_shipment(
+    shop: Shop, probe: Probe, pool: asyncpg.Pool
+) -> None:
+    half_written, refused = (shop.rig.sandbox.add_order(shop.store_hash) for _ in range(2))
+    assert await shop.poll(probe) == 2
+    for order, shipment_ids in ((half_written, [7]), (refused, [])):
+        despatch = await shop.despatched(order.id)
+        await pool.execute(
+            "UPDATE despatches SET state = 'failed', shipment_ids = $2 WHERE event_id = $1",
+            despatch.event_id,
+            shipment_ids,
+        )
+        await shop.merchant.ship_by_hand(order.id)  # BigCommerce shows both as Shipped
+
+    assert await shop.poll(probe) == 1
+    (event,) = await probe.changed(1)
+    assert (event.order.order_id, event.changes) == (refused.id, ["status"])

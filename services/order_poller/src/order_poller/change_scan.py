@@ -166,6 +166,8 @@ class ChangeFinder:
             full = listed_lines(order)
             compared = full or compared_lines(order)
             if compared is None:
+                if not moved and order.modified_at == state.date_modified:
+                    return  # not expanded, and unchanged since last seen: not worth two requests
                 compared = full = await self._read_lines(order)
             observed = observe(order, *compared)
             if before is None:
