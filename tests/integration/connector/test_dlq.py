@@ -208,9 +208,6 @@ async def test_a_publish_the_broker_refuses_leaves_that_letter_and_the_rest(
         assert result.moved == 1
         assert result.kept == 2
         assert result.error is not None
-        # the kept letters go back when the redrive's channel closes; a quorum queue counts them
-        # again a moment later, so the list is awaited rather than read once
-        assert await eventually(lambda: _depth_is(amqp_connection, spec.dlq_name, 2))
         remaining = await list_dead_letters(amqp_connection, spec.dlq_name)
         assert [letter.message_id for letter in remaining] == dead_letters[1:]
     finally:

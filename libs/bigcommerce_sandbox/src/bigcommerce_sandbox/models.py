@@ -320,9 +320,9 @@ class Delivery:
     at: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
-    """One API request the sandbox served (status None: the connection was dropped)."""
+    """One API request the sandbox served (status None: not answered yet, or the connection was dropped)."""
 
     method: str
     path: str
