@@ -11,8 +11,8 @@ import aiohttp
 from aiohttp import web
 from auth_gateway.app import create_app
 from auth_gateway.context import secret_digest
-from auth_gateway.hooks import WEBHOOK_HEADER
 from auth_gateway.settings import GatewaySettings
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from common.crypto import TokenCipher, generate_key
 from common.db.pool import open_pool
 

@@ -22,7 +22,7 @@ from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher, generate_key
 from common.events import OrderDownloaded
 from common.outbox import OutboxRelay
-from order_poller.download import KnownOrderHandler, ignore_known_order
+from order_poller.download import KnownOrderHandler
 from order_poller.poller import Poller, PollerConfig
 
 from tests.support.amqp import bind_probe, get_messages
@@ -93,7 +93,7 @@ class Rig:
         *,
         owner: str | None = None,
         seed: int = 1,
-        on_known_order: KnownOrderHandler = ignore_known_order,
+        on_known_order: KnownOrderHandler | None = None,
         **config: object,
     ) -> Poller:
         poller = Poller(

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import jwt
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

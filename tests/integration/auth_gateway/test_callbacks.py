@@ -6,7 +6,7 @@ import time
 
 import jwt
 import pytest
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from yarl import URL
 
 from tests.support.auth_gateway import CLIENT_ID, CLIENT_SECRET, GatewayRig
@@ -31,6 +31,12 @@ def forged(rig: GatewayRig, store_hash: str, kind: str) -> str:
     return rig.sandbox.signed_payload(store_hash, **changes)
 
 
+async def launch_holders(rig: GatewayRig, channel_id: object) -> set[int]:
+    """The users holding an unused launch link of the channel (remove-user ends a user's)."""
+    rows = await rig.pool.fetch("SELECT user_id FROM launch_tokens WHERE channel_id = $1", channel_id)
+    return {row["user_id"] for row in rows}
+
+
 KINDS = ["wrong key", "alg none", "HS512", "expired", "not yet valid", "wrong audience", "malformed sub"]
 
 
@@ -44,8 +50,8 @@ async def test_forged_jwts_are_refused_without_state_change(rig: GatewayRig, kin
         assert response.status == 401, (name, kind)
     after = await rig.channel_row(store.hash)
     assert after == before
-    users = await rig.pool.fetchval("SELECT count(*) FROM channel_users WHERE channel_id = $1", channel_id)
-    assert users == 1
+    launches = await rig.pool.fetchval("SELECT count(*) FROM launch_tokens WHERE channel_id = $1", channel_id)
+    assert launches == 1  # the installer's, untouched by the forged remove-user
 
 
 async def test_unknown_store_cannot_load_but_is_uninstalled_already(rig: GatewayRig) -> None:
@@ -79,15 +85,11 @@ async def test_load_redirects_to_settings_and_restores_the_hook(rig: GatewayRig)
     )
     assert set(location.query) == {"launch"}
     assert rig.sandbox.hooks_for(store.hash)[0].is_active
-    users = await rig.pool.fetch(
-        "SELECT user_id FROM channel_users WHERE channel_id = $1 ORDER BY user_id", channel_id
-    )
-    assert {u["user_id"] for u in users} == {store.owner.id, user.id}
+    assert await launch_holders(rig, channel_id) == {store.owner.id, user.id}
 
     call = await rig.sandbox.remove_user(store.hash, user.id)
     assert call.status == 204
-    users = await rig.pool.fetch("SELECT user_id FROM channel_users WHERE channel_id = $1", channel_id)
-    assert [u["user_id"] for u in users] == [store.owner.id]
+    assert await launch_holders(rig, channel_id) == {store.owner.id}
 
 
 async def test_load_recreates_a_deleted_hook_with_the_stored_secret(rig: GatewayRig) -> None:
@@ -157,5 +159,4 @@ async def test_remove_user_under_either_spelling_needs_a_user(rig: GatewayRig) -
     assert (await rig.callback("remove-user", minimal_jwt(store.hash))).status == 400  # names nobody
     user = {"id": str(staff.id), "email": "staff@example.com"}  # an id as a decimal string
     assert (await rig.callback("remove_user", minimal_jwt(store.hash, user=user))).status == 204
-    users = await rig.pool.fetch("SELECT user_id FROM channel_users WHERE channel_id = $1", channel_id)
-    assert [u["user_id"] for u in users] == [store.owner.id]
+    assert await launch_holders(rig, channel_id) == {store.owner.id}

@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 from auth_gateway.context import secret_digest
-from auth_gateway.hooks import HOOK_SCOPE, WEBHOOK_HEADER
 from auth_gateway.pages.installed import INSTALLED_LINK_TEXT
+from auth_gateway.webhook_registration import HOOK_SCOPE, WEBHOOK_HEADER
 from common.amqp import Topology
 
 from tests.support.auth_gateway import CLIENT_ID, CLIENT_SECRET, DocsRig, run_docs_rig

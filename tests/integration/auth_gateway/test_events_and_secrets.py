@@ -6,7 +6,7 @@ import json
 
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from common.amqp import Topology
 
 from tests.support.amqp import bind_probe, get_messages

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auth_gateway.hooks import HOOK_SCOPE, WEBHOOK_HEADER
 from auth_gateway.pages.installed import INSTALLED_LINK_TEXT
+from auth_gateway.webhook_registration import HOOK_SCOPE, WEBHOOK_HEADER
 
 from tests.support.auth_gateway import GatewayRig
 
@@ -27,10 +27,10 @@ async def test_install_creates_pending_channel_with_app_installed_page(rig: Gate
     assert f'" target="_top">{INSTALLED_LINK_TEXT}</a>' in page
     token = rig.gateway.cipher.decrypt(row["access_token_encrypted"])
     assert rig.sandbox.tokens[token].store_hash == store.hash
-    users = await rig.pool.fetch(
-        "SELECT user_id, is_owner FROM channel_users WHERE channel_id = $1", row["id"]
+    launches = await rig.pool.fetch(
+        "SELECT user_id, is_owner FROM launch_tokens WHERE channel_id = $1", row["id"]
     )
-    assert [(u["user_id"], u["is_owner"]) for u in users] == [(store.owner.id, True)]
+    assert [(u["user_id"], u["is_owner"]) for u in launches] == [(store.owner.id, True)]
 
 
 async def test_patch_then_activate_registers_hook_and_requests_download(rig: GatewayRig) -> None:
@@ -162,7 +162,7 @@ async def test_reauthorization_required_becomes_active_on_auth_callback(rig: Gat
     rig.sandbox.revoke_tokens(store.hash)
     # a BigCommerce call with the revoked token answers 401: the hook check flags the channel
     rig.sandbox.hooks.clear()
-    from auth_gateway.hooks import register_hook
+    from auth_gateway.webhook_registration import register_hook
 
     assert await register_hook(rig.gateway, channel_id) == "failed"
     status, body, _ = await rig.api("GET", f"/api/v1/channels/{channel_id}")

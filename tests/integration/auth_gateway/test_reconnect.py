@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from auth_gateway.hooks import HOOK_SCOPE
+from auth_gateway.webhook_registration import HOOK_SCOPE
 
 from tests.support.auth_gateway import GatewayRig
 

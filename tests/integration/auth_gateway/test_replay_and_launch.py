@@ -23,12 +23,12 @@ async def state(rig: GatewayRig, store_hash: str) -> dict[str, Any]:
     channel_id = row["id"] if row else None
     return {
         "channel": dict(row) if row else None,
-        "users": [
-            dict(r)
+        "launch_holders": sorted(
+            r["user_id"]
             for r in await rig.pool.fetch(
-                "SELECT * FROM channel_users WHERE channel_id = $1 ORDER BY user_id", channel_id
+                "SELECT user_id FROM launch_tokens WHERE channel_id = $1", channel_id
             )
-        ],
+        ),
         "launches": await rig.pool.fetchval("SELECT count(*) FROM launch_tokens"),
         "sessions": await rig.pool.fetchval("SELECT count(*) FROM settings_sessions"),
         "events": await rig.pool.fetchval("SELECT count(*) FROM outbox"),

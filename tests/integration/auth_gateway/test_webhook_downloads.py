@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 from common.amqp import Topology
 from common.bigcommerce.client import BigCommerceClient
 from order_poller.db.notifications import listen_for_download_requests

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from auth_gateway.db.webhook_deliveries import remember_delivery
-from auth_gateway.hooks import WEBHOOK_HEADER, check_all_hooks
+from auth_gateway.webhook_registration import WEBHOOK_HEADER, check_all_hooks
 
 from tests.support.auth_gateway import GatewayRig
 

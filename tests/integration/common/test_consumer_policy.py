@@ -12,7 +12,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 from common.amqp import EventPublisher, Topology
 from common.backoff import Backoff
-from common.consumer import BatchConsumer, Delivery, Outcome
+from common.consumer import BatchConsumer, Delivery, DeliveryOutcome
 from prometheus_client import REGISTRY
 
 from tests.support.amqp import get_messages
@@ -33,7 +33,7 @@ class TableHandler:
         self._pool = pool
         self.calls = 0
 
-    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
+    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
         self.calls += 1
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.executemany(
@@ -105,7 +105,7 @@ async def test_a_message_that_breaks_the_handler_is_requeued_alone_and_its_batch
     handled: list[int] = []
     batch_sizes: list[int] = []
 
-    async def handler(deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
+    async def handler(deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
         batch_sizes.append(len(deliveries))
         numbers = [json.loads(d.body)["n"] for d in deliveries]
         if 3 in numbers:

@@ -18,7 +18,7 @@ from common.amqp import (
     declare_topology,
     order_despatched_queue,
 )
-from common.consumer import BatchConsumer, Delivery, Outcome, Rejected
+from common.consumer import BatchConsumer, Delivery, DeliveryOutcome, Rejected
 from common.errors import PublishError
 from common.events import ChannelConnected
 
@@ -90,8 +90,8 @@ class RecordingHandler:
         self.accepted: list[dict[str, object]] = []
         self.got_good = asyncio.Event()
 
-    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
-        outcomes: list[Outcome] = []
+    async def __call__(self, deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
+        outcomes: list[DeliveryOutcome] = []
         for delivery in deliveries:
             try:
                 body = json.loads(delivery.body)
@@ -144,7 +144,7 @@ async def test_drain_returns_unhandled_messages_to_the_queue(
     entered = asyncio.Event()
     release = asyncio.Event()
 
-    async def slow_failing_handler(deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
+    async def slow_failing_handler(deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
         entered.set()
         await release.wait()
         raise RuntimeError("database went away mid-batch")
@@ -173,7 +173,7 @@ async def test_consumer_killed_without_ack_loses_nothing(
     spec = topology.queues[0]
     started = asyncio.Event()
 
-    async def never_finishes(deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
+    async def never_finishes(deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
         started.set()
         await asyncio.Event().wait()
         return []

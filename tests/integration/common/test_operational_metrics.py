@@ -10,7 +10,7 @@ import aiohttp
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from common.amqp import QueueSpec, Topology, declare_topology
+from common.amqp import QueueSpec, Topology, connection_is_open, declare_topology
 from common.health import Health, dependency_health, serve_health
 from common.operational_metrics import channel_statuses, dead_letter_depth, overdue_stores, pending_despatches
 from prometheus_client.parser import text_string_to_metric_families
@@ -130,6 +130,16 @@ async def test_dead_letter_depth_is_read_without_consuming(
     key = f'amqp_dead_letter_messages{{queue="{dlq_spec.dlq_name}"}}'
     assert (await scrape(health))[key] == 3
     assert (await scrape(health))[key] == 3  # a scrape takes nothing
+
+
+async def test_a_dead_letter_queue_not_declared_yet_counts_zero(
+    pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection
+) -> None:
+    missing = f"never-declared-{uuid.uuid4().hex[:8]}.dlq"
+    health = dependency_health(pool, amqp_connection)
+    health.refreshers.append(dead_letter_depth(amqp_connection, missing))
+    assert (await scrape(health))[f'amqp_dead_letter_messages{{queue="{missing}"}}'] == 0
+    assert await connection_is_open(amqp_connection)  # the refused passive declare closed only its channel
 
 
 async def test_ready_gauge_and_a_failing_source_never_break_the_scrape(

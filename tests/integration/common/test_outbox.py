@@ -10,8 +10,9 @@ import pytest
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 from common.amqp import EventPublisher, Topology
+from common.db.outbox import enqueue
 from common.events import ChannelActivated, ChannelConnected
-from common.outbox import BrokerUnavailableError, OutboxRelay, enqueue
+from common.outbox import BrokerUnavailableError, OutboxRelay
 from prometheus_client import REGISTRY
 
 from tests.support.amqp import bind_probe, get_messages

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+from common.db.outbox import enqueue
 from common.events import ChannelConnected
-from common.outbox import enqueue
 from common.retention import PERSONAL_DATA_LOCK, RetentionPolicy, sweep
 from common.settings import ServiceSettings
 
@@ -90,6 +90,24 @@ async def test_the_download_memory_outlives_the_window_by_a_margin(pool: asyncpg
     assert (deleted["downloaded_orders"], deleted["skipped_orders"]) == (1, 1)
     kept = await pool.fetch("SELECT order_id FROM downloaded_orders ORDER BY order_id")
     assert [r["order_id"] for r in kept] == [2, 3]  # 7 days of window + 3 of margin
+
+
+async def test_change_scan_cursors_older_than_the_window_and_margin_go(pool: asyncpg.Pool) -> None:
+    stale, fresh = uuid.uuid4(), uuid.uuid4()
+    for channel_id, days_ago in [(stale, 11), (fresh, 1)]:
+        await pool.execute(INSERT_CHANNEL, channel_id, f"s{days_ago}")
+        await pool.execute(
+            "INSERT INTO order_change_scans (channel_id, scan_from) VALUES ($1, now() - make_interval(days => $2))",
+            channel_id,
+            days_ago,
+        )
+
+    deleted = await sweep(pool, RetentionPolicy(retention_days=30, order_window_days=7))
+
+    assert deleted is not None
+    assert deleted["order_change_scans"] == 1
+    kept = await pool.fetch("SELECT channel_id FROM order_change_scans")
+    assert [r["channel_id"] for r in kept] == [fresh]
 
 
 async def test_only_the_replica_that_takes_the_lock_sweeps(pool: asyncpg.Pool) -> None:

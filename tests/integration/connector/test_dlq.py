@@ -15,7 +15,7 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractConnection, AbstractRobustConnection
 from common.amqp import QueueSpec, Topology, declare_topology
-from common.consumer import BatchConsumer, Delivery, Outcome, Rejected
+from common.consumer import BatchConsumer, Delivery, DeliveryOutcome, Rejected
 from connector.dlq import REDRIVE_COUNT_HEADER, DeadLetterError, list_dead_letters, redrive, selection
 
 from tests.support.amqp import delete_topology, get_messages
@@ -56,8 +56,8 @@ def despatch(kind: str) -> tuple[bytes, str]:
     return json.dumps(body).encode(), event_id
 
 
-async def rejecting_handler(deliveries: Sequence[Delivery]) -> Sequence[Outcome]:
-    outcomes: list[Outcome] = []
+async def rejecting_handler(deliveries: Sequence[Delivery]) -> Sequence[DeliveryOutcome]:
+    outcomes: list[DeliveryOutcome] = []
     for delivery in deliveries:
         if delivery.body.startswith(b"{not"):
             outcomes.append(Rejected("not JSON"))

@@ -20,8 +20,15 @@ DESPATCHED_KEY = "order.despatched.bigcommerce"
 
 
 def order_listings(sandbox: Sandbox, store_hash: str) -> int:
-    """How many order listings (one per poll of a store with a single status) the store has served."""
-    return sum(1 for r in sandbox.requests(store_hash) if r.method == "GET" and r.path.endswith("/v2/orders"))
+    """How many download listings (one per poll of a store with a single status) the store has served.
+
+    The listing of modified orders (change detection) is not counted: it is by `min_date_modified`.
+    """
+    return sum(
+        1
+        for r in sandbox.requests(store_hash)
+        if r.method == "GET" and r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    )
 
 
 def despatch(channel_id: str, store_hash: str, order_id: int, **fields: Any) -> dict[str, Any]:

@@ -40,10 +40,11 @@ async def test_a_writer_frozen_past_its_lease_writes_nothing_when_it_wakes(fault
     # the despatches wait in the queue, so whichever writer starts first ingests them all at once
     await rig.start("writer-a", "status-writer", **LEASE)
     await rig.publish_despatches(shop, shop.orders)
-    # the first flush's read of the first order's shipments takes a second: the writer is frozen
-    # while it waits, holding the store's lease, with BigCommerce's answer on its way
+    # the first flush's read of the first order's lines (the despatches name no items) takes a
+    # second: the writer is frozen while it waits, holding the store's lease, with BigCommerce's
+    # answer on its way
     slow = rig.sandbox.faults(shop.hash).add(
-        Fault("latency", delay_s=1.0, times=1, method="GET", path_pattern=r"/shipments$")
+        Fault("latency", delay_s=1.0, times=1, method="GET", path_pattern=r"/products$")
     )
 
     async def in_flight() -> bool:

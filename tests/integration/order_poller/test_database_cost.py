@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -38,8 +38,11 @@ class CountingPool:
 
 async def test_an_idle_poll_costs_at_most_three_statements(rig: Rig, pool: asyncpg.Pool) -> None:
     store_hash, channel_id = await rig.new_channel(weight_units="Grams")
+    # created and last modified before this poller's first change scan (it runs on the real clock,
+    # the sandbox an hour ahead): a later scan lists none of them
+    earlier = datetime.now(UTC) - timedelta(hours=1)
     for _ in range(30):
-        rig.sandbox.add_order(store_hash)
+        rig.sandbox.add_order(store_hash, created=earlier)
     empty_hash, empty_id = await rig.new_channel(weight_units="Grams")
     counting = CountingPool(pool)
     # the production loop's settings: no driven schedule clock (the database's now() decides), the
@@ -62,13 +65,16 @@ async def test_an_idle_poll_costs_at_most_three_statements(rig: Rig, pool: async
     busy_calls = list(counting.calls)
     counting.calls.clear()
     (empty,) = await poller.poll_due_channels(limit=1)
+    empty_calls = list(counting.calls)
 
     assert (busy.store_hash, empty.store_hash) == (store_hash, empty_hash)
     assert (busy.outcome, busy.report.listed, busy.report.downloaded) == ("ok", 30, 0)
-    # claim, the page's "which of these are known", finish
+    # claim (with the change scan's cursor), the page's "which of these are known", finish; the
+    # change scan's listing finds nothing modified since the last scan
     assert len(busy_calls) == 3, busy_calls
-    # claim and finish: an empty listing asks the database nothing
-    assert len(counting.calls) == 2, counting.calls
+    # claim and finish: empty listings ask the database nothing
+    assert empty.outcome == "ok"
+    assert len(empty_calls) == 2, empty_calls
     row = await pool.fetchrow(
         "SELECT next_download_at, last_download_at FROM channels WHERE id = $1", channel_id
     )

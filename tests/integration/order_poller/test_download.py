@@ -240,7 +240,11 @@ async def test_pagination_reads_past_250_orders(
 
     events = await received_events(probe, 263)
     assert len({e.order.order_id for e in events}) == 263
-    listings = [r for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert len(listings) == 2
     assert all("limit=250" in r.query for r in listings)
     assert "page=2" in listings[1].query
@@ -258,17 +262,17 @@ async def test_calls_per_order_and_nothing_refetched_on_later_polls(
 
     assert await poll_and_relay(rig, outbox) == 20
     first = rig.api_requests(store_hash)
-    # /v2/store once (then cached) and one listing: the listing's consignments carry each order's
-    # addresses and lines, so no order costs a request of its own
-    assert first == [f"GET /stores/{store_hash}/v2/store", f"GET /stores/{store_hash}/v2/orders"]
+    # /v2/store once (then cached), one listing and one listing of modified orders: the listing's
+    # consignments carry each order's addresses and lines, so no order costs a request of its own
+    assert first == [f"GET /stores/{store_hash}/v2/store"] + [f"GET /stores/{store_hash}/v2/orders"] * 2
     listing = next(r for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders"))
     assert "include=consignments.line_items" in listing.query
     assert "consignment_structure=object" in listing.query
     rig.sandbox.clear_requests(store_hash)
 
     assert await poll_and_relay(rig, outbox, rounds=2) == 0
-    # later polls list the window and stop: every order is known already (one query per page)
-    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 2
+    # later polls list the window and the modified orders and stop: every order is known already
+    assert rig.api_requests(store_hash) == [f"GET /stores/{store_hash}/v2/orders"] * 4
 
 
 async def test_orders_whose_listed_lines_lack_weights_are_read_from_products_alone(
@@ -334,7 +338,11 @@ async def test_configured_statuses_are_each_read_and_the_window_is_the_setting(
 
     events = await received_events(probe, 2)
     assert sorted(e.order.order_id for e in events) == [shipment.id, fulfilment.id]
-    listings = [r.query for r in rig.sandbox.requests(store_hash) if r.path.endswith("/v2/orders")]
+    listings = [
+        r.query
+        for r in rig.sandbox.requests(store_hash)
+        if r.path.endswith("/v2/orders") and "min_date_created" in r.query
+    ]
     assert sorted("status_id=9" in q for q in listings) == [False, True]
     # min_date_created carries an explicit UTC offset (reference §10)
     assert all("min_date_created=" in q and "%2B00:00" in q for q in listings)

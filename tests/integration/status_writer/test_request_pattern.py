@@ -136,9 +136,9 @@ async def test_a_despatch_that_names_no_items_reads_what_is_left_first(pool: asy
 
         await rig.writer().flush_once()
 
+        # the lines' shipped counts say what is left; no request of ours can be in flight
         assert rig.api_calls(store_hash) == [
             f"GET /orders/{order.id}/products",
-            f"GET /orders/{order.id}/shipments",
             f"POST /orders/{order.id}/shipments",
             f"PUT /orders/{order.id}",
         ]
@@ -281,10 +281,68 @@ async def test_a_despatch_naming_an_item_the_memory_lacks_is_checked_against_big
 
         await rig.writer().flush_once()
 
-        assert rig.api_calls(store_hash)[:2] == [
+        assert rig.api_calls(store_hash) == [
             f"GET /orders/{order.id}/products",
-            f"GET /orders/{order.id}/shipments",
+            f"POST /orders/{order.id}/shipments",
         ]
         [shipment] = order.shipments
         assert [i.order_product_id for i in shipment.items] == [added.id]
         assert order.status_id == statuses.PARTIALLY_SHIPPED  # the first line is still to ship
+
+
+async def test_a_parcel_already_there_under_its_tracking_number_is_found_by_reading_the_shipments(
+    pool: asyncpg.Pool,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        order = rig.order(store_hash, [LineSpec(quantity=2)])
+        [line] = order.lines
+        # the merchant typed Royal Mail's tracking number into BigCommerce before Click & Drop said so
+        by_hand = ship_by_hand(rig, store_hash, order, line.id, 2)
+        by_hand.tracking_number = "TT000000777GB"
+        await rig.record(despatch(channel_id, store_hash, order.id, tracking_number="TT000000777GB"))
+
+        await rig.writer().flush_once()
+
+        # nothing left on the lines: the order's shipments are read to tell written from not written;
+        # written, the order moves to the channel's despatched status like any written despatch
+        assert rig.api_calls(store_hash) == [
+            f"GET /orders/{order.id}/products",
+            f"GET /orders/{order.id}/shipments",
+            f"PUT /orders/{order.id}",
+        ]
+        [row] = await rig.despatches(channel_id)
+        assert (row["state"], row["shipment_ids"]) == ("written", [by_hand.id])
+        assert row["reason"] == f"already in BigCommerce as shipment {by_hand.id}"
+        assert row["request"] is None  # not the connector's request: never counted as its shipment
+
+
+async def test_a_refusal_not_explained_by_the_order_fails_with_bigcommerces_reason_and_is_not_resent(
+    pool: asyncpg.Pool,
+) -> None:
+    async with writer_rig(pool) as rig:
+        store_hash, channel_id = await rig.new_channel()
+        order = await remembered_order(rig, store_hash, channel_id)
+        await rig.record(despatch(channel_id, store_hash, order.id, items=every_item(order)))
+        rig.sandbox.faults(store_hash).add(Fault("status", status=422, method="POST", times=1))
+        writer = rig.writer()
+
+        report = await writer.flush_once()
+
+        # the order, read, still has every unit to ship: the refused request would be the same again
+        assert rig.api_calls(store_hash) == [
+            f"POST /orders/{order.id}/shipments",
+            f"GET /orders/{order.id}/products",
+            f"GET /orders/{order.id}/shipments",
+        ]
+        assert (report.written, report.failed) == (0, 1)
+        [failed] = await list_despatches(pool, channel_id, "failed")
+        assert failed.reason.startswith("BigCommerce refused the shipment")
+        assert order.shipments == []
+
+        assert await retry_despatch(pool, channel_id, order.id) == 1
+        await writer.flush_once()
+
+        assert len(order.shipments) == 1
+        assert order.status_id == statuses.COMPLETED
+        assert await list_despatches(pool, channel_id, "failed") == []

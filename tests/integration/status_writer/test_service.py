@@ -68,7 +68,7 @@ async def test_service_writes_back_ingests_serves_health_and_stops_cleanly(
         assert arriving.shipments == []  # ingested, waiting for the next flush
         state = await pool.fetchval("SELECT state FROM despatches WHERE order_id = $1", arriving.id)
         assert state == "pending"
-        assert await pool.fetchval("SELECT count(*) FROM status_writer_leases") == 0
+        assert await pool.fetchval("SELECT count(*) FROM leases") == 0
 
 
 async def test_a_despatch_arriving_after_a_flush_is_written_by_the_next_one(

@@ -146,7 +146,7 @@ async def test_stop_during_a_slow_shipment_post_finishes_that_order_and_starts_n
             # the row released: the batch in hand is stored and acked, then the process exits
             await asyncio.wait_for(service, 30)
 
-        assert await pool.fetchval("SELECT count(*) FROM status_writer_leases") == 0
+        assert await pool.fetchval("SELECT count(*) FROM leases") == 0
         states = [r["state"] for r in await rig.despatches(channel_id)]
         assert states == ["written", "written", "pending", "pending", "pending"]
 
@@ -197,7 +197,7 @@ async def test_stop_while_a_shipment_post_hangs_abandons_it_and_the_next_writer_
         assert [r["state"] for r in rows] == ["written", "posting", "pending", "pending"]
         assert rows[1]["request"][0]["tracking_number"] == f"TT{orders[1].id:09d}GB"
         assert [len(o.shipments) for o in orders] == [1, int(kind == "apply_then_timeout"), 0, 0]
-        assert await pool.fetchval("SELECT count(*) FROM status_writer_leases") == 0  # handed back at once
+        assert await pool.fetchval("SELECT count(*) FROM leases") == 0  # handed back at once
 
         async def post_dropped() -> bool:
             # the sandbox logs the hung request once it sees the writer's connection gone

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from auth_gateway.lifecycle import can_activate, events_after_activation, keeps_grant_on_disconnect
+from auth_gateway.channel_states import can_activate, events_after_activation, keeps_grant_on_disconnect
 from auth_gateway.models import ChannelView
 from auth_gateway.pages.flash import Flash
 from auth_gateway.pages.settings_page import SettingsPage, settings_page

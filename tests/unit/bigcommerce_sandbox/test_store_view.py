@@ -1,4 +1,4 @@
-"""The store's read-only order view: orders with status, items, shipments and tracking links."""
+"""The store's order view: orders with status, items, shipments and tracking links."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missing, is_supported, to_grams
+from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missing, is_supported
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from order_poller.units import UnknownWeightUnitError, grams_per_unit, is_missin
     ],
 )
 def test_converts_each_documented_unit_exactly(weight: str, unit: str, grams: str) -> None:
-    assert to_grams(Decimal(weight), unit) == Decimal(grams)
+    assert Decimal(weight) * grams_per_unit(unit) == Decimal(grams)
 
 
 @pytest.mark.parametrize(

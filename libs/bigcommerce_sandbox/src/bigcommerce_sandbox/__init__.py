@@ -5,8 +5,17 @@ from bigcommerce_sandbox.clock import ManualClock
 from bigcommerce_sandbox.errors import SandboxError
 from bigcommerce_sandbox.faults import Fault, FaultSet
 from bigcommerce_sandbox.generator import generate_orders
-from bigcommerce_sandbox.models import Address, AppConfig, Delivery, Hook, Order, RequestRecord, Store
-from bigcommerce_sandbox.oauth import AuthCallback, CallbackCall
+from bigcommerce_sandbox.models import (
+    Address,
+    AppConfig,
+    CallbackCall,
+    Delivery,
+    Hook,
+    Order,
+    RequestRecord,
+    Store,
+)
+from bigcommerce_sandbox.oauth import AuthCallback
 from bigcommerce_sandbox.persistence import StateFileError
 from bigcommerce_sandbox.runner import create_demo_store, run_sandbox, serve, serve_forever
 from bigcommerce_sandbox.sandbox import Sandbox

@@ -6,7 +6,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bigcommerce_sandbox import hooks, html, login, marketplace, orders, shipments, store_info, store_view
+from bigcommerce_sandbox import (
+    hooks,
+    html,
+    login,
+    marketplace,
+    merchant_view,
+    orders,
+    shipments,
+    store_info,
+    store_view,
+)
 from bigcommerce_sandbox.middlewares import PIPELINE, SANDBOX_KEY
 from bigcommerce_sandbox.sandbox import Sandbox
 
@@ -24,6 +34,7 @@ def create_app(sandbox: Sandbox) -> web.Application:
         login.routes,
         marketplace.routes,
         store_view.routes,
+        merchant_view.routes,
         html.routes,
     ):
         app.router.add_routes(table)

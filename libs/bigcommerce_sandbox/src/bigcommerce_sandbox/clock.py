@@ -1,4 +1,4 @@
-"""Injectable clocks: the sandbox reads time only through a `Clock` so tests can drive it."""
+"""Injectable clocks: the sandbox reads time only through a `UnixClock` (UNIX seconds) so tests can drive it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-Clock = Callable[[], float]
+UnixClock = Callable[[], float]
 """Returns UNIX seconds, like `time.time`."""
 
 

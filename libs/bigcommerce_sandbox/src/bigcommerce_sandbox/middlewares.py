@@ -70,24 +70,24 @@ async def persist_changes(request: web.Request, handler: Handler) -> web.StreamR
 
 @web.middleware
 async def log_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record every store API request with its final status (None when dropped)."""
+    """Record every store API request as it arrives; its final status once answered (None when dropped).
+
+    Logged on arrival, not on answer: a request whose answer hangs (a fault) has still reached the
+    store, and a test looking right after the client gave up must see it.
+    """
     where = parse_store_path(request.path)
     if where is None:
         return await handler(request)
     sandbox = request.app[SANDBOX_KEY]
-    status: int | None = None
+    record = RequestRecord(request.method, request.path, request.query_string, None, sandbox.clock())
+    sandbox.record_request(where.store_hash, record)
     try:
         response = await handler(request)
-        status = response.status
+        record.status = response.status
         return response
     except ConnectionDropped:
         # The transport is gone; aiohttp drops this response quietly.
         return web.Response(status=499)
-    finally:
-        sandbox.record_request(
-            where.store_hash,
-            RequestRecord(request.method, request.path, request.query_string, status, sandbox.clock()),
-        )
 
 
 @web.middleware

@@ -320,9 +320,9 @@ class Delivery:
     at: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
-    """One API request the sandbox served (status None: the connection was dropped)."""
+    """One API request the sandbox served (status None: not answered yet, or the connection was dropped)."""
 
     method: str
     path: str
@@ -357,3 +357,13 @@ class AppConfig:
             uninstall_callback_url=f"{base}/bigcommerce/uninstall",
             remove_user_callback_url=f"{base}/bigcommerce/remove-user",
         )
+
+
+@dataclass(frozen=True)
+class CallbackCall:
+    """One server-to-server call of an app callback (uninstall, remove_user)."""
+
+    url: str
+    status: int | None
+    error: str | None
+    at: float

@@ -7,18 +7,16 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import jwt
 
-from bigcommerce_sandbox.clock import Clock
+from bigcommerce_sandbox.clock import UnixClock
+from bigcommerce_sandbox.data import SandboxData
 from bigcommerce_sandbox.errors import SandboxError
-from bigcommerce_sandbox.models import AuthCode, Token
-
-if TYPE_CHECKING:
-    from bigcommerce_sandbox.sandbox import Sandbox
+from bigcommerce_sandbox.models import AuthCode, CallbackCall, Token
 
 # Granted with every token although the app never asks for them (seen in real responses).
 IMPLICIT_SCOPES = ("store_v2_default", "users_basic_information")
@@ -40,16 +38,6 @@ class AuthCallback:
     url: str
 
 
-@dataclass(frozen=True)
-class CallbackCall:
-    """One server-to-server call of an app callback (uninstall, remove_user)."""
-
-    url: str
-    status: int | None
-    error: str | None
-    at: float
-
-
 class OAuthError(Exception):
     """A refused token request; rendered as `{"error": ..., "error_description": ...}`.
 
@@ -69,7 +57,7 @@ def granted_scope(scopes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*scopes, *IMPLICIT_SCOPES]))
 
 
-def issue_token(sandbox: Sandbox, store_hash: str, scopes: Sequence[str]) -> str:
+def issue_token(sandbox: SandboxData, store_hash: str, scopes: Sequence[str]) -> str:
     """Mint a token for a store; the store counts as installed from then on."""
     store = sandbox.store(store_hash)
     store.installed = True
@@ -84,7 +72,7 @@ def issue_token(sandbox: Sandbox, store_hash: str, scopes: Sequence[str]) -> str
 
 
 def authorize(
-    sandbox: Sandbox,
+    sandbox: SandboxData,
     store_hash: str,
     *,
     scopes: Sequence[str] | None = None,
@@ -123,7 +111,7 @@ def authorize(
     )
 
 
-def exchange_code(sandbox: Sandbox, fields: Mapping[str, str]) -> dict[str, Any]:
+def exchange_code(sandbox: SandboxData, fields: Mapping[str, str]) -> dict[str, Any]:
     """Validate a `POST /oauth2/token` request and return the token response.
 
     Raises:
@@ -167,7 +155,9 @@ def exchange_code(sandbox: Sandbox, fields: Mapping[str, str]) -> dict[str, Any]
     return body
 
 
-def signed_payload(sandbox: Sandbox, store_hash: str, *, user_id: int | None = None, **overrides: Any) -> str:
+def signed_payload(
+    sandbox: SandboxData, store_hash: str, *, user_id: int | None = None, **overrides: Any
+) -> str:
     """A `signed_payload_jwt` (HS256 with the client secret); claims can be overridden."""
     store = sandbox.store(store_hash)
     user = store.user(user_id) if user_id is not None else store.owner
@@ -192,7 +182,7 @@ def signed_payload(sandbox: Sandbox, store_hash: str, *, user_id: int | None = N
     return jwt.encode(claims, sandbox.config.client_secret, algorithm="HS256")
 
 
-def revoke_tokens(sandbox: Sandbox, store_hash: str) -> int:
+def revoke_tokens(sandbox: SandboxData, store_hash: str) -> int:
     """Mark every live token of a store revoked; returns how many."""
     live = [t for t in sandbox.tokens.values() if t.store_hash == store_hash and not t.revoked]
     for token in live:
@@ -200,7 +190,7 @@ def revoke_tokens(sandbox: Sandbox, store_hash: str) -> int:
     return len(live)
 
 
-def uninstall(sandbox: Sandbox, store_hash: str) -> str:
+def uninstall(sandbox: SandboxData, store_hash: str) -> str:
     """Uninstall the app from a store and return the JWT for the uninstall callback."""
     store = sandbox.store(store_hash)
     payload = signed_payload(sandbox, store_hash)
@@ -213,7 +203,7 @@ def uninstall(sandbox: Sandbox, store_hash: str) -> str:
 
 
 async def call_callback(
-    session: aiohttp.ClientSession, url: str, jwt_token: str, clock: Clock
+    session: aiohttp.ClientSession, url: str, jwt_token: str, clock: UnixClock
 ) -> CallbackCall:
     """GET an app callback with `signed_payload_jwt`; any failure is recorded, not raised."""
     at = clock()

@@ -14,7 +14,7 @@ from bigcommerce_sandbox.errors import SandboxError
 from bigcommerce_sandbox.models import Hook, Store, Token
 
 if TYPE_CHECKING:
-    from bigcommerce_sandbox.sandbox import Sandbox
+    from bigcommerce_sandbox.data import SandboxData
 
 FORMAT = 1
 
@@ -38,7 +38,7 @@ class SandboxState:
 _STATE = TypeAdapter(SandboxState)
 
 
-def save(sandbox: Sandbox, path: Path) -> None:
+def save(sandbox: SandboxData, path: Path) -> None:
     """Write the sandbox's state to `path`: a new file renamed over the old, so a crash leaves one whole."""
     state = SandboxState(
         format=FORMAT,
@@ -63,7 +63,7 @@ def save(sandbox: Sandbox, path: Path) -> None:
         raise
 
 
-def load(sandbox: Sandbox, path: Path) -> bool:
+def load(sandbox: SandboxData, path: Path) -> bool:
     """Restore the state saved at `path`; False when there is none yet.
 
     Raises:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bigcommerce_sandbox.clock import Clock
+from bigcommerce_sandbox.clock import UnixClock
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RateLimiter:
     refreshes in full when it ends, which is what the reset header announces.
     """
 
-    def __init__(self, clock: Clock, window_s: float = 30.0) -> None:
+    def __init__(self, clock: UnixClock, window_s: float = 30.0) -> None:
         self._clock = clock
         self.window_s = window_s
         self._windows: dict[str, _Window] = {}

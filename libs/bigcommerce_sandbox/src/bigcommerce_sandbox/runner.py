@@ -12,10 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bigcommerce_sandbox.app import create_app
 from bigcommerce_sandbox.builders import LineSpec
+from bigcommerce_sandbox.data import DEFAULT_APP
 from bigcommerce_sandbox.generator import PHYSICAL, generate_orders, store_weight
 from bigcommerce_sandbox.models import AppConfig, Store
-from bigcommerce_sandbox.sandbox import DEFAULT_APP, Sandbox
+from bigcommerce_sandbox.sandbox import Sandbox
 from bigcommerce_sandbox.store_view import ORDERS_PATH
 
 DEMO_STORE_HASH = "demo"  # a new demo store gets six random hex digits after it
@@ -40,7 +42,7 @@ async def run_sandbox(
     """
     sandbox = sandbox or Sandbox(app, **options)
     sandbox.closing.clear()  # a sandbox may be served again after an earlier run stopped
-    runner = web.AppRunner(sandbox.build_app(), shutdown_timeout=5.0)
+    runner = web.AppRunner(create_app(sandbox), shutdown_timeout=5.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

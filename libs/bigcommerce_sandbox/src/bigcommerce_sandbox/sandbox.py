@@ -1,4 +1,4 @@
-"""The `Sandbox`: all state of the fake BigCommerce plus the control API tests drive it with."""
+"""The `Sandbox`: the fake BigCommerce's data (`SandboxData`) plus the control API tests drive it with."""
 
 from __future__ import annotations
 
@@ -6,44 +6,28 @@ import asyncio
 import secrets
 from collections.abc import Coroutine, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import aiohttp
+from typing import Any
 
 from bigcommerce_sandbox import oauth, persistence, webhooks
 from bigcommerce_sandbox.builders import AddressSpec, LineSpec, build_order
-from bigcommerce_sandbox.clock import Clock, system_clock, to_datetime
+from bigcommerce_sandbox.data import SandboxData
 from bigcommerce_sandbox.errors import SandboxError
 from bigcommerce_sandbox.faults import FaultSet
 from bigcommerce_sandbox.models import (
     PLAN_QUOTAS,
     Address,
-    AppConfig,
-    AuthCode,
+    CallbackCall,
     Delivery,
     Hook,
     Order,
     RequestRecord,
     Store,
-    Token,
     User,
 )
-from bigcommerce_sandbox.oauth import AuthCallback, CallbackCall
-from bigcommerce_sandbox.ratelimit import RateLimiter
-
-if TYPE_CHECKING:
-    from aiohttp import web
-
-# Well-known credentials of the fake app: they open nothing outside the sandbox.
-DEFAULT_APP = AppConfig.for_base_url(
-    "http://127.0.0.1:8080",
-    client_id="sandbox-client-id",
-    client_secret="sandbox-client-secret-not-for-production-use",  # noqa: S106
-)
+from bigcommerce_sandbox.oauth import AuthCallback
 
 
-class Sandbox:
+class Sandbox(SandboxData):
     """A fake BigCommerce: login service, marketplace pages, v2 orders API and v3 hooks.
 
     Args:
@@ -58,46 +42,6 @@ class Sandbox:
         state_path: where `save()` keeps the stores, tokens and hooks across restarts (the demo);
             None keeps everything in memory only.
     """
-
-    def __init__(
-        self,
-        app: AppConfig | None = None,
-        *,
-        clock: Clock = system_clock,
-        rate_limit_window_s: float = 30.0,
-        allow_insecure_destinations: bool = False,
-        code_ttl_s: float = 600.0,
-        seed: int = 0,
-        webhook_timeout_s: float = 10.0,
-        state_path: Path | None = None,
-    ) -> None:
-        self.config = app or DEFAULT_APP
-        self.clock = clock
-        self.allow_insecure_destinations = allow_insecure_destinations
-        self.code_ttl_s = code_ttl_s
-        self.webhook_timeout_s = webhook_timeout_s
-        self.state_path = state_path
-        self.rate_limiter = RateLimiter(clock, rate_limit_window_s)
-        self.stores: dict[str, Store] = {}
-        self.tokens: dict[str, Token] = {}
-        self.codes: dict[str, AuthCode] = {}
-        self.hooks: dict[int, Hook] = {}
-        self.deliveries: list[Delivery] = []
-        self.callback_calls: list[CallbackCall] = []
-        # Older real token responses lack `owner` and `account_uuid` (reference §1.2).
-        self.legacy_token_response = False
-        # Older docs show the webhook `store_id` as a number, not a string (reference §8.3).
-        self.numeric_webhook_store_id = False
-        self.login_faults = FaultSet(seed)
-        self.closing = asyncio.Event()
-        self._seed = seed
-        self._faults: dict[str, FaultSet] = {}
-        self._requests: dict[str, list[RequestRecord]] = {}
-        self.next_hook_id = 1
-        self.next_store_id = 1_000_001
-        self._base_url: str | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- URLs -------------------------------------------------------------------------------
 
@@ -127,10 +71,6 @@ class Sandbox:
 
     # -- stores and orders ------------------------------------------------------------------
 
-    def now(self) -> datetime:
-        """The sandbox clock as an aware UTC datetime."""
-        return to_datetime(self.clock())
-
     def create_store(
         self,
         store_hash: str | None = None,
@@ -157,13 +97,6 @@ class Sandbox:
         self.next_store_id += 1
         self.stores[store_hash] = store
         return store
-
-    def store(self, store_hash: str) -> Store:
-        """The store with this hash."""
-        try:
-            return self.stores[store_hash]
-        except KeyError:
-            raise SandboxError(f"no store {store_hash}") from None
 
     def add_user(self, store_hash: str, email: str) -> User:
         """Add an authorized (non-owner) control-panel user to a store."""
@@ -299,14 +232,6 @@ class Sandbox:
         self.hooks[hook.id] = hook
         return hook
 
-    def hooks_for(self, store_hash: str, client_id: str | None = None) -> list[Hook]:
-        """A store's hooks (of one app when `client_id` is given), by id."""
-        return [
-            h
-            for h in sorted(self.hooks.values(), key=lambda h: h.id)
-            if h.store_hash == store_hash and (client_id is None or h.client_id == client_id)
-        ]
-
     async def emit_order_status_updated(
         self, store_hash: str, order_id: int, new_status_id: int
     ) -> list[Delivery]:
@@ -336,13 +261,6 @@ class Sandbox:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def http_session(self) -> aiohttp.ClientSession:
-        """The client session for deliveries and callbacks, opened on first use."""
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=self.webhook_timeout_s)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
-
     async def close(self) -> None:
         """Release hung requests, finish deliveries and close the client session."""
         self.closing.set()
@@ -360,11 +278,3 @@ class Sandbox:
         """Write the state to `state_path` (nothing without one); called after every change."""
         if self.state_path is not None:
             persistence.save(self, self.state_path)
-
-    # -- HTTP app ---------------------------------------------------------------------------
-
-    def build_app(self) -> web.Application:
-        """The aiohttp application serving this sandbox."""
-        from bigcommerce_sandbox.app import create_app  # app imports the route modules
-
-        return create_app(self)

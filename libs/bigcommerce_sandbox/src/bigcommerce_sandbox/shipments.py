@@ -43,18 +43,16 @@ SHIPPING_PROVIDERS = frozenset(
 _CARRIER_PROVIDER = re.compile(r"^carrier_\d+$")
 _AFTERSHIP_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_LENGTHS = {"tracking_number": 50, "tracking_link": 500, "comments": 65535, "shipping_method": 250}
-EDITABLE_FIELDS = frozenset(
-    {
-        "order_address_id",
-        "tracking_number",
-        "tracking_link",
-        "shipping_method",
-        "shipping_provider",
-        "tracking_carrier",
-        "comments",
-        "merchant_shipping_cost",
-    }
+# Text fields a create or update sets as sent.
+DETAIL_FIELDS = (
+    "tracking_number",
+    "tracking_link",
+    "shipping_method",
+    "shipping_provider",
+    "tracking_carrier",
+    "comments",
 )
+EDITABLE_FIELDS = frozenset({"order_address_id", *DETAIL_FIELDS, "merchant_shipping_cost"})
 CREATE_FIELDS = EDITABLE_FIELDS | {"items"}
 STATUS_SHIPPED = 2
 STATUS_PARTIALLY_SHIPPED = 3
@@ -149,14 +147,7 @@ def _validate_items(order: Order, address_id: int, raw: Any) -> list[ShipmentIte
 
 
 def _apply_details(shipment: Shipment, body: dict[str, Any]) -> None:
-    for name in (
-        "tracking_number",
-        "tracking_link",
-        "shipping_method",
-        "shipping_provider",
-        "tracking_carrier",
-        "comments",
-    ):
+    for name in DETAIL_FIELDS:
         if name in body:
             setattr(shipment, name, body[name])
     if "merchant_shipping_cost" in body:

@@ -1,4 +1,8 @@
-"""The store's read-only order view: what a merchant sees in the control panel, plus the app's requests."""
+"""The store's order view: what a merchant sees in the control panel, plus the app's requests.
+
+The app changes orders through the API; the merchant's own actions (cancel, ship by hand, edit)
+are the order page's forms (`merchant_view`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from aiohttp import web
 
 from bigcommerce_sandbox.clock import to_datetime
 from bigcommerce_sandbox.html import chosen_store, not_found, page, safe_href, store_picker, store_query, when
+from bigcommerce_sandbox.merchant_view import actions_html
 from bigcommerce_sandbox.middlewares import SANDBOX_KEY
 from bigcommerce_sandbox.models import (
     ORDER_STATUSES,
@@ -142,10 +147,9 @@ async def order_list(request: web.Request) -> web.Response:
     body = (
         store_picker(sandbox, ORDERS_PATH, store)
         + f'<p class="muted">Store <strong>{escape(store.name)}</strong> ({escape(store.hash)}), '
-        f"{len(orders)} orders. Read-only: the app changes orders through the API, and this page shows "
-        "the result. App requests are those of this sandbox run; times are UTC.</p>"
-        + table
-        + _pager(store, number, pages)
+        f"{len(orders)} orders. The app changes orders through the API, and this page shows the result; "
+        "an order's page also has the merchant's own actions. App requests are those of this sandbox run; "
+        "times are UTC.</p>" + table + _pager(store, number, pages)
     )
     return page("Orders", body, store_hash=store.hash, current="orders")
 
@@ -177,6 +181,7 @@ async def order_detail(request: web.Request) -> web.Response:
         + _items(store, order)
         + _addresses(order)
         + _shipments(order)
+        + actions_html(store, order, request.query.get("message", "")[:300])
         + _app_requests(store, requests)
     )
     return page(f"Order #{order.id}", body, store_hash=store.hash, current="orders")

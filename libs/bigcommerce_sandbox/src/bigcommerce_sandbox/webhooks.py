@@ -13,7 +13,7 @@ import aiohttp
 from bigcommerce_sandbox.models import Delivery, Hook
 
 if TYPE_CHECKING:
-    from bigcommerce_sandbox.sandbox import Sandbox
+    from bigcommerce_sandbox.data import SandboxData
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def build_payload(
     return payload
 
 
-async def _post(sandbox: Sandbox, hook: Hook, payload: dict[str, Any]) -> Delivery:
+async def _post(sandbox: SandboxData, hook: Hook, payload: dict[str, Any]) -> Delivery:
     headers = {**hook.headers, "Content-Type": "application/json"}
     status: int | None = None
     error: str | None = None
@@ -91,7 +91,7 @@ async def _post(sandbox: Sandbox, hook: Hook, payload: dict[str, Any]) -> Delive
     )
 
 
-async def deliver(sandbox: Sandbox, store_hash: str, scope: str, data: dict[str, Any]) -> list[Delivery]:
+async def deliver(sandbox: SandboxData, store_hash: str, scope: str, data: dict[str, Any]) -> list[Delivery]:
     """POST one event to every active hook of the store whose scope matches; record each."""
     store = sandbox.store(store_hash)
     hooks = [h for h in sandbox.hooks_for(store_hash) if h.is_active and scope_matches(h.scope, scope)]
@@ -105,7 +105,7 @@ async def deliver(sandbox: Sandbox, store_hash: str, scope: str, data: dict[str,
 
 
 async def deliver_status_updated(
-    sandbox: Sandbox, store_hash: str, order_id: int, previous: int, new: int
+    sandbox: SandboxData, store_hash: str, order_id: int, previous: int, new: int
 ) -> list[Delivery]:
     """A status change fires `statusUpdated` and, separately, `updated` (reference §8.2)."""
     status_data = {

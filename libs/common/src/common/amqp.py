@@ -178,3 +178,16 @@ class EventPublisher:
 async def connection_is_open(connection: AbstractRobustConnection) -> bool:
     """True when the robust connection is currently connected."""
     return not connection.is_closed and connection.connected.is_set()
+
+
+async def queue_depth(connection: AbstractRobustConnection, queue: str) -> int:
+    """Messages ready in `queue`, read with a passive declare (never consumes); 0 when it does not exist yet."""
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(queue, passive=True)
+        return declared.declaration_result.message_count or 0
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        return 0
+    finally:
+        if not channel.is_closed:
+            await channel.close()

@@ -51,7 +51,10 @@ EVENTS = (
         "send",
         "order poller",
         "An order already downloaded changed in BigCommerce before its label was printed: once per "
-        "distinct change (cancelled, status, address, items), with the order as it is now.",
+        "distinct change (cancelled, status, address, items), with the order as it is now, found within "
+        "one poll interval (10-15 minutes). Nothing is sent for a touch (only date_modified moved) or "
+        "for the connector's own write-back. At least once: deduplicate on event_id (a change found "
+        "twice has one event_id); of two events of one order the later order.date_modified is current.",
     ),
     EventDoc(
         ChannelConnected,

@@ -73,8 +73,8 @@ class Rejected:
     reason: str
 
 
-Outcome = Rejected | None  # None: accepted
-BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Outcome]]]
+DeliveryOutcome = Rejected | None  # None: accepted
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[DeliveryOutcome]]]
 
 
 class BatchConsumer:
@@ -195,7 +195,9 @@ class BatchConsumer:
             return  # stopping while the server is down: the channel's close hands the batch back
         await self._settle_outcomes(batch, outcomes)
 
-    async def _outcomes_waiting_out_servers(self, deliveries: list[Delivery]) -> Sequence[Outcome] | None:
+    async def _outcomes_waiting_out_servers(
+        self, deliveries: list[Delivery]
+    ) -> Sequence[DeliveryOutcome] | None:
         """The handler's outcomes; on a server error the same batch again after a backoff, until it works.
 
         None when the consumer is stopping while the server is still failing.
@@ -228,7 +230,7 @@ class BatchConsumer:
             WAITING_FOR_SERVER.labels(self._spec.name).set(0)
 
     async def _settle_outcomes(
-        self, batch: list[AbstractIncomingMessage], outcomes: Sequence[Outcome]
+        self, batch: list[AbstractIncomingMessage], outcomes: Sequence[DeliveryOutcome]
     ) -> None:
         accepted = [m for m, outcome in zip(batch, outcomes, strict=True) if outcome is None]
         # Dead letters first: the multiple-ack below covers every earlier delivery tag, so a

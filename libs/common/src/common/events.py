@@ -176,7 +176,9 @@ class OrderChanged(StoreOrderEvent):
     ROUTING_KEY: ClassVar[str] = "bigcommerce.order.changed"
     event_type: Literal["OrderChanged"] = "OrderChanged"
 
-    downloaded_event_id: uuid.UUID = Field(description="the OrderDownloaded event this amends")
+    downloaded_event_id: uuid.UUID = Field(
+        description="the event_id of the OrderDownloaded this amends (the order's one download)"
+    )
     changes: list[OrderChange] = Field(
         min_length=1,
         description=(
@@ -185,7 +187,13 @@ class OrderChanged(StoreOrderEvent):
             "address or shipping method; items: lines or quantities"
         ),
     )
-    order: DownloadedOrder = Field(description="the order as it is now")
+    order: DownloadedOrder = Field(
+        description=(
+            "the order as it is now, in OrderDownloaded's shape: consignments hold the units left to "
+            "ship; when none are left (refunded, shipped by hand) each consignment lists its parcel "
+            "lines at the quantity ordered"
+        )
+    )
 
 
 class DespatchedItem(BaseModel):

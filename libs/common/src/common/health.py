@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
@@ -14,6 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from common.amqp import connection_is_open
 from common.db.pool import ping
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 

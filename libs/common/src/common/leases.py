@@ -19,8 +19,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 
 from common.backoff import Backoff, BackoffFactory
@@ -28,9 +28,13 @@ from common.db.errors import SERVER_ERRORS
 from common.db.leases import acquire_lease, release_lease, renew_lease
 from common.errors import ConnectorError
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
+WallClock = Callable[[], datetime]
+"""The current time, an aware UTC datetime (tests pass a driven one)."""
 
 
 class LeaseLostError(ConnectorError):
@@ -105,7 +109,7 @@ class Leases:
         *,
         holder: str,
         duration_s: float,
-        clock: Clock | None = None,
+        clock: WallClock | None = None,
         backoff: BackoffFactory = Backoff,
     ) -> None:
         self.pool = pool

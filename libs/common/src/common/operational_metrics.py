@@ -6,13 +6,11 @@ timer runs for them. Low cardinality: no store or channel label.
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
-import aiormq
-import asyncpg
-from aio_pika.abc import AbstractRobustConnection
 from prometheus_client import Gauge
 
+from common.amqp import queue_depth
 from common.db.channels import ChannelStatus
 from common.db.operational import (
     count_channels_by_status,
@@ -20,6 +18,10 @@ from common.db.operational import (
     oldest_pending_despatch_age_s,
 )
 from common.health import MetricsRefresh
+
+if TYPE_CHECKING:
+    import asyncpg
+    from aio_pika.abc import AbstractRobustConnection
 
 CHANNELS = Gauge("connector_channels", "Channels by status (read from the database at scrape)", ["status"])
 STORES_OVERDUE = Gauge(
@@ -70,14 +72,7 @@ def dead_letter_depth(connection: AbstractRobustConnection, dlq: str) -> Metrics
     """Refresh `amqp_dead_letter_messages{queue}` with a passive declare: reads, never consumes."""
 
     async def refresh() -> None:
-        channel = await connection.channel()
-        try:
-            queue = await channel.declare_queue(dlq, passive=True)
-            DEAD_LETTERS.labels(dlq).set(queue.declaration_result.message_count or 0)
-        except aiormq.exceptions.ChannelNotFoundEntity:
-            DEAD_LETTERS.labels(dlq).set(0)  # not declared yet: nothing dead-lettered
-        finally:
-            if not channel.is_closed:
-                await channel.close()
+        # a queue not declared yet holds nothing dead-lettered: 0
+        DEAD_LETTERS.labels(dlq).set(await queue_depth(connection, dlq))
 
     return refresh

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.events import Consignment, DownloadedOrder
+from common.events import Address, Consignment, DownloadedOrder
 
 
 class RememberedItem(BaseModel):
@@ -48,8 +48,13 @@ class OrderMemory(BaseModel):
 
 def address_digest(consignment: Consignment) -> str:
     """A digest that changes when any address field or the shipping method changes."""
-    fields = consignment.address.model_dump(mode="json")
-    fields["shipping_method"] = consignment.shipping_method
+    return digest_of(consignment.address, consignment.shipping_method)
+
+
+def digest_of(address: Address, shipping_method: str) -> str:
+    """`address_digest` of an address and shipping method, also where no line ships to them any more."""
+    fields = address.model_dump(mode="json")
+    fields["shipping_method"] = shipping_method
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

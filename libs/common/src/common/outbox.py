@@ -11,18 +11,24 @@ import asyncio
 import contextlib
 from collections import Counter as Tally
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import asyncpg
 import structlog
 from prometheus_client import Counter, Gauge
 
 from common.backoff import Backoff, BackoffFactory, capped_delay
 from common.db.errors import is_server_error
+from common.db.outbox import OutboxRow, claim_batch, enqueue, mark_failed, mark_published, outbox_state
 from common.errors import PublishError
-from common.events import Event
 from common.redaction import redact_text
 from common.supervision import finish, spawn
+
+if TYPE_CHECKING:
+    import asyncpg
+
+__all__ = ["BrokerUnavailableError", "OutboxRelay", "RawPublisher", "RelayedBatch", "enqueue", "relay_batch"]
+# `enqueue` lives with the outbox's SQL (common.db.outbox); it is named here too for the callers
+# that import it from the relay's module.
 
 log = structlog.get_logger(__name__)
 
@@ -37,18 +43,6 @@ OUTBOX_WAITING = Gauge(
     "outbox_events_waiting", "Unpublished outbox events that failed at least once and wait for a retry"
 )
 
-INSERT_EVENT = """
-INSERT INTO outbox (event_id, event_type, routing_key, body) VALUES ($1, $2, $3, $4)
-ON CONFLICT (event_id) DO NOTHING
-"""
-
-
-async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
-    """Write `event` to the outbox inside the caller's transaction."""
-    await conn.execute(
-        INSERT_EVENT, event.event_id, event.event_type, event.ROUTING_KEY, event.model_dump_json()
-    )
-
 
 class RawPublisher(Protocol):
     async def publish_raw(
@@ -58,33 +52,6 @@ class RawPublisher(Protocol):
 
 class BrokerUnavailableError(PublishError):
     """The broker took nothing (connection or channel down, no confirms): wait for it, blame no event."""
-
-
-# SKIP LOCKED lets several replicas relay side by side without publishing a row twice at once.
-CLAIM_BATCH = """
-SELECT id, event_id, event_type, routing_key, body, attempts
-  FROM outbox
- WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
- ORDER BY id
- LIMIT $1
- FOR UPDATE SKIP LOCKED
-"""
-MARK_PUBLISHED = "UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY($1::bigint[])"
-# The delay is computed in Python by `capped_delay`, whose exponent is clamped first: no attempt
-# count can overflow it (PostgreSQL's `power(2, 44)` seconds is out of an interval's range). The
-# count itself stops short of integer's maximum.
-MARK_FAILED = """
-UPDATE outbox o
-   SET attempts = LEAST(o.attempts, 2147483646) + 1,
-       last_error = f.error,
-       next_attempt_at = now() + make_interval(secs => f.delay_s)
-  FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, error, delay_s)
- WHERE o.id = f.id AND o.published_at IS NULL
-"""
-SELECT_STATE = """
-SELECT EXTRACT(EPOCH FROM now() - min(created_at)) AS lag_s, count(*) FILTER (WHERE attempts > 0) AS waiting
-  FROM outbox WHERE published_at IS NULL
-"""
 
 
 @dataclass(frozen=True)
@@ -128,22 +95,22 @@ async def relay_batch(
         broker_down: PublishError | None = None
         unexpected: BaseException | None = None
         async with conn.transaction():
-            rows = await conn.fetch(CLAIM_BATCH, batch_size)
+            rows = await claim_batch(conn, batch_size)
             if not rows:
                 return RelayedBatch(0, 0)
             results = await asyncio.gather(
                 *(
                     publisher.publish_raw(
-                        row["body"].encode(),
-                        routing_key=row["routing_key"],
-                        message_id=str(row["event_id"]),
-                        event_type=row["event_type"],
+                        row.body.encode(),
+                        routing_key=row.routing_key,
+                        message_id=str(row.event_id),
+                        event_type=row.event_type,
                     )
                     for row in rows
                 ),
                 return_exceptions=True,
             )
-            published = []
+            published: list[OutboxRow] = []
             for row, result in zip(rows, results, strict=True):
                 if result is None:
                     published.append(row)
@@ -154,16 +121,14 @@ async def relay_batch(
                 elif error.broker_down:
                     broker_down = error
                 else:
-                    failures.append(
-                        _Failure(row["id"], row["event_type"], row["routing_key"], row["attempts"], error)
-                    )
+                    failures.append(_Failure(row.id, row.event_type, row.routing_key, row.attempts, error))
             if published:
-                await conn.execute(MARK_PUBLISHED, [row["id"] for row in published])
+                await mark_published(conn, [row.id for row in published])
         # committed: the confirmed rows stay published whatever happens below
         if unexpected is not None:
             raise unexpected  # a bug or a cancellation, not a publish failure: after the marks
         for row in published:
-            OUTBOX_RELAYED.labels(row["event_type"]).inc()
+            OUTBOX_RELAYED.labels(row.event_type).inc()
         if failures:
             await _record_failures(conn, failures, base_backoff_s=base_backoff_s, max_backoff_s=max_backoff_s)
         if broker_down is not None:
@@ -186,11 +151,8 @@ async def _record_failures(
 ) -> None:
     """Each refused event waits its own backoff; one log line per batch (each event at most once per step)."""
     delays = [capped_delay(f.attempts, base_s=base_backoff_s, max_s=max_backoff_s) for f in failures]
-    await conn.execute(
-        MARK_FAILED,
-        [f.id for f in failures],
-        [redact_text(str(f.error))[:500] for f in failures],
-        delays,
+    await mark_failed(
+        conn, [f.id for f in failures], [redact_text(str(f.error))[:500] for f in failures], delays
     )
     for failure in failures:
         OUTBOX_FAILED.labels(failure.event_type, failure.error.reason).inc()
@@ -256,9 +218,9 @@ class OutboxRelay:
             # a full batch means more may be due, even when every row of it was refused
             if batch.claimed < self._batch_size:
                 break
-        state = await self._pool.fetchrow(SELECT_STATE)
-        OUTBOX_LAG.set(float(state["lag_s"] or 0))
-        OUTBOX_WAITING.set(state["waiting"])
+        state = await outbox_state(self._pool)
+        OUTBOX_LAG.set(state.lag_s)
+        OUTBOX_WAITING.set(state.waiting)
         return total
 
     async def _run(self) -> None:

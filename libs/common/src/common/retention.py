@@ -8,7 +8,9 @@ first does it and the others skip it:
   posting despatches, and unpublished events, are never deleted. Leases that ran out long ago go too.
 - the download memory, after the download window plus a margin (`ORDER_MAX_AGE_DAYS` + 3 days):
   `downloaded_orders` (what prevents a second download; an order older than the window is never
-  listed again) and `skipped_orders`. Only the order poller, which knows the window, runs it.
+  listed again, and what OrderChanged compares goes with its row), `skipped_orders`, and change-scan
+  cursors older than that (the next scan reads the window anyway). Only the order poller, which knows
+  the window, runs it.
 
 Each job deletes in batches of `batch_size` rows, one short statement each, so no long lock or
 transaction ever holds up the services.
@@ -18,31 +20,34 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from prometheus_client import Counter
 
 from common.backoff import Backoff, BackoffFactory
+from common.db.advisory_locks import DOWNLOAD_MEMORY_RETENTION, PERSONAL_DATA_RETENTION, try_lock, unlock
 from common.db.errors import is_server_error
 from common.db.leases import purge_expired_leases
 from common.db.retention import (
+    PURGE_CHANGE_SCANS,
     PURGE_DOWNLOADED_ORDERS,
     PURGE_FINISHED_DESPATCHES,
     PURGE_PUBLISHED_OUTBOX,
     PURGE_SKIPPED_ORDERS,
     purge_batch,
-    try_lock,
-    unlock,
 )
 from common.supervision import finish, spawn
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
 ROWS_DELETED = Counter("retention_rows_deleted_total", "Rows deleted by the retention sweep", ["table"])
 
-PERSONAL_DATA_LOCK = 0x6263_7265_7431  # "bcret1": any constant shared by every replica
-DOWNLOAD_MEMORY_LOCK = 0x6263_7265_7432
+PERSONAL_DATA_LOCK = PERSONAL_DATA_RETENTION
+DOWNLOAD_MEMORY_LOCK = DOWNLOAD_MEMORY_RETENTION
 DOWNLOAD_MEMORY_MARGIN_DAYS = 3
 EXPIRED_LEASE_AGE_S = 24 * 3600.0
 
@@ -85,6 +90,7 @@ async def sweep(pool: asyncpg.Pool, policy: RetentionPolicy) -> dict[str, int] |
                     [
                         ("downloaded_orders", PURGE_DOWNLOADED_ORDERS, memory_days),
                         ("skipped_orders", PURGE_SKIPPED_ORDERS, memory_days),
+                        ("order_change_scans", PURGE_CHANGE_SCANS, memory_days),
                     ],
                 )
             )

@@ -10,13 +10,13 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from common.amqp import EventPublisher, Topology, open_connection
-from common.events import OrderDespatched, OrderDownloaded, utc_now
+from common.events import OrderChanged, OrderDespatched, OrderDownloaded, utc_now
 from pydantic import ValidationError
 
 log = structlog.get_logger(__name__)
 
 DEMO_QUEUE = "clickdrop.demo.order-downloaded"
-# stands in for Click & Drop's subscriber to channel events, which the demo only logs
+# stands in for Click & Drop's subscriber to channel events and OrderChanged, which the demo only logs
 DEMO_CHANNEL_QUEUE = "clickdrop.demo.channel-events"
 
 
@@ -75,6 +75,8 @@ async def run_demo_despatcher(amqp_url: str, exchange: str, stop: asyncio.Event,
 
         channel_queue = await channel.declare_queue(DEMO_CHANNEL_QUEUE, durable=True)
         await channel_queue.bind(ex, "bigcommerce.channel.*")
+        # OrderChanged too: Click & Drop would void or reprint the label; the demo only logs it
+        await channel_queue.bind(ex, OrderChanged.ROUTING_KEY)
 
         async def on_channel_event(message: AbstractIncomingMessage) -> None:
             async with message.process():

@@ -8,6 +8,7 @@ returns to the queue, in its place, when the channel closes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -30,6 +31,8 @@ _DROPPED_HEADERS = re.compile(
     r"^(x-death|x-first-death-.*|x-last-death-.*|x-delivery-count|x-rejection-reason)$"
 )
 REDRIVE_COUNT_HEADER = "x-redrive-count"
+# how long a command waits for the letters it handed back to be counted in the queue again
+RETURN_WAIT_S = 5.0
 
 
 class DeadLetterError(Exception):
@@ -120,6 +123,8 @@ async def _held(
 ) -> AsyncIterator[tuple[AbstractChannel, list[AbstractIncomingMessage]]]:
     """The first messages of `dlq`, unacked; those not acked go back to the queue on exit."""
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+    counted = 0
+    held: list[AbstractIncomingMessage] = []
     try:
         try:
             queue = await channel.declare_queue(dlq, passive=True)
@@ -127,7 +132,6 @@ async def _held(
             raise DeadLetterError(f"queue {dlq} does not exist") from error
         counted = queue.declaration_result.message_count or 0
         wanted = counted if limit is None else min(counted, limit)
-        held: list[AbstractIncomingMessage] = []
         while len(held) < wanted:
             message = await queue.get(no_ack=False, fail=False)
             if message is None:  # taken by someone else meanwhile
@@ -137,6 +141,28 @@ async def _held(
     finally:
         if not channel.is_closed:
             await channel.close()  # returns every message not acked
+    await _await_returned(connection, dlq, counted - sum(m.processed for m in held))
+
+
+async def _await_returned(connection: AbstractConnection, dlq: str, expected: int) -> None:
+    """Wait (briefly) until the letters handed back are counted in `dlq` again.
+
+    A quorum queue counts returned messages a moment after the channel closes: without this, a
+    list or redrive run right after another would find them missing.
+    """
+    deadline = asyncio.get_running_loop().time() + RETURN_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        check = await connection.channel()
+        try:
+            declared = await check.declare_queue(dlq, passive=True)
+            if (declared.declaration_result.message_count or 0) >= expected:
+                return
+        except aiormq.exceptions.ChannelNotFoundEntity:
+            return  # deleted meanwhile: nothing to wait for
+        finally:
+            if not check.is_closed:
+                await check.close()
+        await asyncio.sleep(0.05)
 
 
 async def list_dead_letters(

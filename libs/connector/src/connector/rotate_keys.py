@@ -10,8 +10,8 @@ Afterwards every key but the first can be removed from TOKEN_ENCRYPTION_KEYS.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.encrypted import (
@@ -22,6 +22,9 @@ from common.db.encrypted import (
     read_one,
     replace_unchanged,
 )
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 

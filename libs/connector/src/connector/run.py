@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bigcommerce_sandbox.sandbox import DEFAULT_APP
+from bigcommerce_sandbox.data import DEFAULT_APP
 from common.crypto import generate_key
 from common.db.migrate import migrate
 from common.lifecycle import install_stop_signals

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
-import asyncpg
 import structlog
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
@@ -15,7 +14,7 @@ from common.amqp import EventPublisher, Topology, connection_is_open, open_conne
 from common.bigcommerce.client import BigCommerceClient
 from common.bigcommerce.retry import RetryPolicy
 from common.crypto import TokenCipher
-from common.db.pool import open_pool, ping
+from common.db.pool import Pool, open_pool, ping
 from common.health import Health, add_health_routes
 from common.operational_metrics import channel_statuses
 from common.outbox import OutboxRelay
@@ -25,16 +24,16 @@ from auth_gateway.api.middleware import make_api_middleware
 from auth_gateway.api.routes import routes as api_routes
 from auth_gateway.callbacks import add_callback_routes
 from auth_gateway.context import GATEWAY_KEY, Gateway
-from auth_gateway.hooks import run_hook_checks
 from auth_gateway.pages.layout import add_asset_routes
 from auth_gateway.settings import GatewaySettings
 from auth_gateway.settings_pages import add_settings_routes
+from auth_gateway.webhook_registration import run_hook_checks
 from auth_gateway.webhooks import add_webhook_routes
 
 log = structlog.get_logger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", GatewaySettings)
-POOL_KEY = web.AppKey("pool", asyncpg.Pool)
+POOL_KEY = web.AppKey("pool", Pool)
 AMQP_KEY = web.AppKey("amqp", AbstractRobustConnection)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 RELAY_KEY = web.AppKey("relay", OutboxRelay)

@@ -18,13 +18,12 @@ from auth_gateway.db.callback_jwts import claim_jwt
 from auth_gateway.db.channel_writes import lock_channel_by_store
 from auth_gateway.db.launches import LaunchUser, delete_user_launches
 from auth_gateway.db.sessions import end_user_sessions
-from auth_gateway.db.users import ChannelUser, remove_user, upsert_user
-from auth_gateway.hooks import register_hook
 from auth_gateway.install import InstallError, install
 from auth_gateway.jwt_verify import SignedPayload, SignedPayloadError, verify_signed_payload
 from auth_gateway.launch import issue_launch
 from auth_gateway.pages.errors import error_page
 from auth_gateway.pages.installed import installed_page
+from auth_gateway.webhook_registration import register_hook
 
 log = structlog.get_logger(__name__)
 
@@ -93,14 +92,7 @@ async def load(request: web.Request) -> web.StreamResponse:
             )
         # A disconnected channel opens too: its page says how to reconnect it ("Update and
         # activate" after "Disconnect Store", which leaves the app installed in BigCommerce).
-        user = _launch_user(payload)
-        if user.user_id is not None:
-            await upsert_user(
-                conn,
-                channel.id,
-                ChannelUser(user_id=user.user_id, email=user.user_email, username="", is_owner=user.is_owner),
-            )
-        launch_token = await issue_launch(conn, channel.id, user)
+        launch_token = await issue_launch(conn, channel.id, _launch_user(payload))
     if channel.status == "active":
         # BigCommerce deletes hooks on uninstall and deactivates them after failures
         await register_hook(gateway, channel.id)
@@ -154,7 +146,7 @@ def _issued_before(payload: SignedPayload, installed_at: datetime | None) -> boo
 
 
 async def remove_user_callback(request: web.Request) -> web.Response:
-    """`GET /bigcommerce/remove-user`: forget the user BigCommerce removed, and end their sessions."""
+    """`GET /bigcommerce/remove-user`: end the sessions and launch links of the user BigCommerce removed."""
     payload = _verified(request)
     if isinstance(payload, web.Response):
         return payload
@@ -168,14 +160,12 @@ async def remove_user_callback(request: web.Request) -> web.Response:
         channel = await get_channel_by_store(conn, payload.store_hash)
         if channel is None:
             return web.Response(status=204)
-        removed = await remove_user(conn, channel.id, payload.user.id)
         ended = await end_user_sessions(conn, channel.id, payload.user.id)
         await delete_user_launches(conn, channel.id, payload.user.id)
     log.info(
         "channel_user_removed",
         channel_id=str(channel.id),
         user_id=payload.user.id,
-        known=removed,
         sessions_ended=ended,
     )
     return web.Response(status=204)

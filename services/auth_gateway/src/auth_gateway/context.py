@@ -6,14 +6,17 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from common.bigcommerce.client import BigCommerceClient
 from common.crypto import TokenCipher
 
 from auth_gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 class GatewayError(Exception):

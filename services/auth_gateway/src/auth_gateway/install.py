@@ -17,9 +17,10 @@ from common.bigcommerce.errors import (
 from common.bigcommerce.models import StoreInfo, TokenGrant
 from common.bigcommerce.oauth import exchange_code
 from common.db.channels import ChannelStatus, request_download
-from common.outbox import enqueue
+from common.db.outbox import enqueue
 from pydantic import ValidationError
 
+from auth_gateway.channel_states import event_after_grant, status_after_grant
 from auth_gateway.context import Gateway, GatewayError, new_webhook_secret, secret_digest
 from auth_gateway.db.grants import (
     GrantRecord,
@@ -29,11 +30,9 @@ from auth_gateway.db.grants import (
     store_grant,
 )
 from auth_gateway.db.launches import LaunchUser
-from auth_gateway.db.users import ChannelUser, upsert_user
-from auth_gateway.hooks import REQUEST_PATH_TIMEOUT_S, register_hook
 from auth_gateway.launch import issue_launch
-from auth_gateway.lifecycle import event_after_grant, status_after_grant
 from auth_gateway.settings import REQUIRED_SCOPES
+from auth_gateway.webhook_registration import REQUEST_PATH_TIMEOUT_S, register_hook
 
 log = structlog.get_logger(__name__)
 
@@ -156,20 +155,12 @@ async def _store(gateway: Gateway, grant: TokenGrant, info: StoreInfo) -> Instal
         weight_units=info.weight_units,
         plan_name=info.plan_name,
     )
-    users = [
-        ChannelUser(
-            user_id=grant.user.id,
-            email=grant.user.email,
-            username=grant.user.username,
-            is_owner=grant.owner is not None and grant.owner.id == grant.user.id,
-        )
-    ]
-    if grant.owner is not None and grant.owner.id != grant.user.id:
-        users.append(
-            ChannelUser(
-                user_id=grant.owner.id, email=grant.owner.email, username=grant.owner.username, is_owner=True
-            )
-        )
+    # the installer opens the settings page: its launch token is theirs
+    installer = LaunchUser(
+        user_id=grant.user.id,
+        user_email=grant.user.email,
+        is_owner=grant.owner is not None and grant.owner.id == grant.user.id,
+    )
     async with gateway.pool.acquire() as conn, conn.transaction():
         locked = await lock_or_create_channel(conn, grant.store_hash)
         before = None if locked.created else locked.status
@@ -179,19 +170,12 @@ async def _store(gateway: Gateway, grant: TokenGrant, info: StoreInfo) -> Instal
             # BigCommerce deleted the old hooks on uninstall; a fresh secret retires the old header
             secret = new_webhook_secret()
             await set_webhook_secret(conn, locked.id, gateway.cipher.encrypt(secret), secret_digest(secret))
-        for user in users:
-            await upsert_user(conn, locked.id, user)
         event = event_after_grant(locked.id, grant.store_hash, before, after, created=locked.created)
         if event is not None:
             await enqueue(conn, event)
         if after == "active":
             await request_download(conn, locked.id)
-        installer = users[0]
-        launch_token = await issue_launch(
-            conn,
-            locked.id,
-            LaunchUser(user_id=installer.user_id, user_email=installer.email, is_owner=installer.is_owner),
-        )
+        launch_token = await issue_launch(conn, locked.id, installer)
     gateway.notify_outbox()
     log.info(
         "app_installed",

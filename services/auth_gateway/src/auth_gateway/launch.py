@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from auth_gateway.context import secret_digest
 from auth_gateway.db.launches import Launch, LaunchUser, insert_launch, redeem_launch
+
+if TYPE_CHECKING:
+    import asyncpg
 
 LAUNCH_TOKEN_TTL_S = 300.0
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours

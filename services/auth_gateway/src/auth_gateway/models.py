@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from common.db.channels import Channel, ChannelStatus, DespatchedOrderStatus
+from common.db.despatches import DespatchState
 from common.redaction import RedactedText
 from common.text import refuse_control_characters
 from pydantic import (
@@ -142,7 +143,7 @@ class ChannelSettings(BaseModel):
         return not self.model_dump(exclude_none=True)
 
 
-class DespatchState(BaseModel):
+class DespatchListFilter(BaseModel):
     """Accepted values of the despatch list filter."""
 
-    state: Literal["pending", "posting", "written", "failed", "not_written"] = "failed"
+    state: DespatchState = "failed"

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from common.db.channels import Channel, ChannelStatus, get_channel, request_download
 from common.db.despatches import count_pending_by_channel, count_pending_despatches
+from common.db.outbox import enqueue
 from common.events import ChannelDisconnected
-from common.outbox import enqueue
 
-from auth_gateway.context import Gateway, GatewayError
-from auth_gateway.db import channel_writes
-from auth_gateway.hooks import delete_hooks, register_hook
-from auth_gateway.lifecycle import (
+from auth_gateway.channel_states import (
     CONNECTED_STATUSES,
     can_activate,
     events_after_activation,
     keeps_grant_on_disconnect,
 )
+from auth_gateway.context import Gateway, GatewayError
+from auth_gateway.db import channel_writes
 from auth_gateway.models import ChannelSettings, ChannelView
+from auth_gateway.webhook_registration import delete_hooks, register_hook
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 

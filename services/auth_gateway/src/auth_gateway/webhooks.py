@@ -13,9 +13,10 @@ from prometheus_client import Counter
 
 from auth_gateway.context import GATEWAY_KEY, secret_digest
 from auth_gateway.db.channel_writes import get_webhook_target
+from auth_gateway.db.order_changes import moves_downloaded_order
 from auth_gateway.db.order_requests import request_order_download
 from auth_gateway.db.webhook_deliveries import remember_delivery
-from auth_gateway.hooks import WEBHOOK_HEADER
+from auth_gateway.webhook_registration import WEBHOOK_HEADER
 
 log = structlog.get_logger(__name__)
 
@@ -69,8 +70,9 @@ def _plain(status: int, text: str) -> web.Response:
 async def receive(request: web.Request) -> web.Response:
     """Answer 200 at once for a genuine delivery; the download itself runs in the poller.
 
-    Only a status change to a status the channel downloads starts work: a request for that one
-    order, written with the delivery's dedupe row in one transaction, and a NOTIFY that wakes the
+    Only a status change to a status the channel downloads, or of an order the channel downloaded
+    that the connector's own write-back did not make (OrderChanged), starts work: a request for that
+    one order, written with the delivery's dedupe row in one transaction, and a NOTIFY that wakes the
     poller. Any other delivery (other statuses, the connector's own write-back moves to Shipped,
     other scopes, unreadable `data`) starts nothing; the scheduled poll is the safety net.
     """
@@ -110,7 +112,12 @@ async def receive(request: web.Request) -> web.Response:
             fresh
             and target.status == "active"
             and change is not None
-            and await request_order_download(conn, target.id, *change)
+            and await request_order_download(
+                conn,
+                target.id,
+                *change,
+                downloaded_order_moved=await moves_downloaded_order(conn, target.id, store_hash, *change),
+            )
         )
     outcome = "requested" if requested else ("duplicate" if not fresh else "ignored")
     WEBHOOKS_RECEIVED.labels(outcome).inc()

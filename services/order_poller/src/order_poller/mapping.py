@@ -82,11 +82,14 @@ def check_listed(order: Order) -> None:
 LISTED_LINE_NEEDS: tuple[str, ...] = ("id", "type", "quantity", "price_inc_tax", "weight")
 
 
-def listed_lines(order: Order) -> tuple[list[OrderProduct], list[ShippingAddress]] | None:
+def listed_lines(
+    order: Order, needs: Sequence[str] = LISTED_LINE_NEEDS
+) -> tuple[list[OrderProduct], list[ShippingAddress]] | None:
     """The order's lines and shipping addresses from the listing's expanded consignments.
 
     None when the listing cannot stand in for `/products` + `/shipping_addresses`: consignments
-    not expanded (a server that ignored `include`), or a line lacking one of `LISTED_LINE_NEEDS`.
+    not expanded (a server that ignored `include`), or a line lacking one of `needs` (by default
+    `LISTED_LINE_NEEDS`, what an event needs).
     Pickup, digital and gift-certificate lines sit in other consignments than `shipping`
     (reference §4.6); none of them ships, so reading only `shipping` leaves out nothing that does.
     """
@@ -97,15 +100,15 @@ def listed_lines(order: Order) -> tuple[list[OrderProduct], list[ShippingAddress
     for consignment in order.consignments.shipping:
         addresses.append(consignment.address())
         for raw in consignment.line_items:
-            line = _listed_line(raw, consignment.id)
+            line = _listed_line(raw, consignment.id, needs)
             if line is None:
                 return None
             lines.append(line)
     return lines, addresses
 
 
-def _listed_line(raw: Any, address_id: int) -> OrderProduct | None:
-    if not isinstance(raw, dict) or any(raw.get(name) in (None, "") for name in LISTED_LINE_NEEDS):
+def _listed_line(raw: Any, address_id: int, needs: Sequence[str]) -> OrderProduct | None:
+    if not isinstance(raw, dict) or any(raw.get(name) in (None, "") for name in needs):
         return None
     try:
         # the consignment says where the line ships, whatever the line's own field says

@@ -28,6 +28,7 @@ from common.events import utc_now
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
+from order_poller.change_scan import ChangeFinder
 from order_poller.concurrency import PollConcurrency
 from order_poller.db.order_requests import OrderRequest, forget_served_requests, waiting_order_requests
 from order_poller.db.schedule import (
@@ -38,7 +39,7 @@ from order_poller.db.schedule import (
     release_lease,
     seconds_to_next_claimable,
 )
-from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport, ignore_known_order
+from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
 from order_poller.guard import ChannelGuard, ChannelStoppedError
 from order_poller.metrics import POLL_CONCURRENCY_LIMIT, POLL_DURATION, POLLS, POLLS_IN_FLIGHT
 
@@ -118,7 +119,7 @@ class Poller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
-        on_known_order: KnownOrderHandler = ignore_known_order,
+        on_known_order: KnownOrderHandler | None = None,
         backoff: BackoffFactory = Backoff,
     ) -> None:
         self._pool = pool
@@ -133,6 +134,7 @@ class Poller:
         self._clock = clock or utc_now
         self._rng = rng or random.Random()
         self._on_downloaded = on_downloaded
+        # None: a requested order already downloaded is judged for OrderChanged (tests may watch instead)
         self._on_known_order = on_known_order
         self._backoff = backoff
         self._wake = asyncio.Event()
@@ -250,6 +252,18 @@ class Poller:
             def store_api(plan: str | None) -> StoreApi:
                 return self._client.store(channel.store_hash, token, plan=plan)
 
+            # changes to downloaded orders: a requested order already downloaded is judged at once,
+            # and the scheduled poll lists what was modified since its last scan
+            changes = ChangeFinder(
+                self._pool,
+                store_api(channel.plan_name),
+                channel,
+                guard,
+                clock=self._clock,
+                max_age=timedelta(days=self.config.max_age_days),
+                weight_units=lambda: report.weight_units,
+                on_announced=self._on_downloaded,
+            )
             downloader = StoreDownloader(
                 self._pool,
                 store_api,
@@ -260,7 +274,7 @@ class Poller:
                 order_concurrency=self.config.order_concurrency,
                 on_downloaded=self._on_downloaded,
                 order_budget_s=self.config.order_budget_s,
-                on_known_order=self._on_known_order,
+                on_known_order=self._on_known_order or changes.on_known_order,
             )
             report = downloader.report
             # requested orders first: one GET each, and the window's listing then knows them
@@ -269,6 +283,7 @@ class Poller:
             served = True
             if channel.window_due:
                 await downloader.run()
+                await changes.scan()
             if not report.weight_unit_supported:
                 error = (
                     f"store weight unit {report.weight_units!r} is not supported "

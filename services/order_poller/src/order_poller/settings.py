@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from common import guide
 from common.settings import BigCommerceSettings, within_half_the_lease
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -13,9 +14,9 @@ class PollerSettings(BigCommerceSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
     http_port: int = Field(default=8081, ge=0, le=65535)
-    poll_interval_min_seconds: float = Field(default=600.0, gt=0)
-    poll_interval_max_seconds: float = Field(default=900.0, gt=0)
-    order_max_age_days: int = Field(default=7, ge=1, le=365)
+    poll_interval_min_seconds: float = Field(default=guide.POLL_INTERVAL_MIN_SECONDS, gt=0)
+    poll_interval_max_seconds: float = Field(default=guide.POLL_INTERVAL_MAX_SECONDS, gt=0)
+    order_max_age_days: int = Field(default=guide.ORDER_MAX_AGE_DAYS, ge=1, le=365)
     # stores polled at once by one replica before poll times are measured, and never fewer; it grows
     # up to the maximum as the schedule needs (each store is still paced by its own rate limit)
     poll_concurrency: int = Field(default=8, ge=1, le=1000)

@@ -56,8 +56,3 @@ def grams_per_unit(weight_units: str | None) -> Decimal:
     if factor is None:
         raise UnknownWeightUnitError(f"unsupported store weight unit {weight_units!r}")
     return factor
-
-
-def to_grams(weight: Decimal, weight_units: str | None) -> Decimal:
-    """`weight` in the store's unit, in grams (unrounded; the event rounds to 2 places)."""
-    return weight * grams_per_unit(weight_units)

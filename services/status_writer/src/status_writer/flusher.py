@@ -9,8 +9,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
 from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
@@ -33,7 +33,10 @@ from status_writer.metrics import (
     REQUESTS_PER_WRITTEN,
     bigcommerce_requests_sent,
 )
-from status_writer.store_flush import FlushPolicy, StoreFlush, StoreReport
+from status_writer.store_flush import FlushPolicy, StoreFlush, StoreFlushReport
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +57,7 @@ class FlushReport:
     # the most stores this flush had in flight at once
     peak_in_flight: int = 0
 
-    def add(self, store_hash: str, report: StoreReport) -> None:
+    def add(self, store_hash: str, report: StoreFlushReport) -> None:
         self.stores += 1
         self.written += report.written
         self.failed += report.failed
@@ -203,7 +206,7 @@ class Flusher:
             return running
         return wanted
 
-    async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreReport] | None:
+    async def _flush_store(self, channel_id: uuid.UUID) -> tuple[str, StoreFlushReport] | None:
         lease = await self._leases.acquire(channel_id)
         if lease is None:
             return None  # another replica is flushing this store
@@ -213,7 +216,7 @@ class Flusher:
             # shielded: a cancelled flush still hands the store back rather than waiting for expiry
             await asyncio.shield(lease.release())
 
-    async def _flush_leased(self, channel_id: uuid.UUID, lease: Lease) -> tuple[str, StoreReport] | None:
+    async def _flush_leased(self, channel_id: uuid.UUID, lease: Lease) -> tuple[str, StoreFlushReport] | None:
         # re-read after taking the lease: a disconnect or new token since the scan must count
         channel = await load_flush_channel(self._pool, channel_id)
         if (
@@ -229,7 +232,7 @@ class Flusher:
             error = "the stored token cannot be decrypted with the configured TOKEN_ENCRYPTION_KEYS"
             await record_writeback_health(self._pool, channel_id, completed=False, error=error)
             log.error("store_flush_skipped", store_hash=channel.store_hash, reason=error)
-            return channel.store_hash, StoreReport(error=error)
+            return channel.store_hash, StoreFlushReport(error=error)
 
         def api(before_request: Callable[[], Awaitable[None]]) -> StoreApi:
             return self._client.store(

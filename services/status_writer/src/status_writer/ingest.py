@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import asyncpg
 import structlog
-from common.consumer import Delivery, Outcome, Rejected
+from common.consumer import Delivery, DeliveryOutcome, Rejected
 from common.db.despatches import NewDespatch, record_despatches
 from common.events import OrderDespatched
 from pydantic import ValidationError
 
+from status_writer.db.channel_facts import ChannelFacts, channel_facts
 from status_writer.db.writeback import TOGGLED_OFF_REASON
 from status_writer.metrics import DESPATCHES_RECEIVED, DESPATCHES_REJECTED
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = structlog.get_logger(__name__)
-
-SELECT_CHANNELS = """
-SELECT id, store_hash, status, mark_orders_as_despatched FROM channels WHERE id = ANY($1::uuid[])
-"""
-
-
-@dataclass(frozen=True)
-class _ChannelFacts:
-    store_hash: str
-    status: str
-    mark_orders_as_despatched: bool
 
 
 def parse(body: bytes) -> OrderDespatched | Rejected:
@@ -52,13 +43,13 @@ class DespatchIngestor:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def __call__(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+    async def __call__(self, deliveries: Sequence[Delivery]) -> list[DeliveryOutcome]:
         parsed = [parse(d.body) for d in deliveries]
         events = [p for p in parsed if isinstance(p, OrderDespatched)]
-        outcomes: list[Outcome] = []
+        outcomes: list[DeliveryOutcome] = []
         to_store: list[NewDespatch] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            channels = await self._channels(conn, {e.channel_id for e in events})
+            channels = await channel_facts(conn, {e.channel_id for e in events})
             for delivery, item in zip(deliveries, parsed, strict=True):
                 if isinstance(item, Rejected):
                     kind = "not_json" if item.reason == "not JSON" else "schema"
@@ -85,16 +76,6 @@ class DespatchIngestor:
         return outcomes
 
     @staticmethod
-    async def _channels(conn: asyncpg.Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, _ChannelFacts]:
-        if not ids:
-            return {}
-        records = await conn.fetch(SELECT_CHANNELS, list(ids))
-        return {
-            r["id"]: _ChannelFacts(r["store_hash"], r["status"], r["mark_orders_as_despatched"])
-            for r in records
-        }
-
-    @staticmethod
     def _rejected(delivery: Delivery, rejected: Rejected, kind: str) -> Rejected:
         DESPATCHES_RECEIVED.labels("rejected").inc()
         DESPATCHES_REJECTED.labels(kind).inc()
@@ -103,7 +84,7 @@ class DespatchIngestor:
 
 
 def _check_channel(
-    event: OrderDespatched, channel: _ChannelFacts | None
+    event: OrderDespatched, channel: ChannelFacts | None
 ) -> NewDespatch | tuple[str, Rejected]:
     """Accept the event for its channel, or (kind, reason) when it belongs to none the writer may serve."""
     if channel is None:

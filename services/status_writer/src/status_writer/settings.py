@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from common import guide
 from common.settings import BigCommerceSettings, within_half_the_lease
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -18,7 +19,7 @@ class WriterSettings(BigCommerceSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
     http_port: int = Field(default=8082, ge=0, le=65535)
-    flush_interval_seconds: float = Field(default=1800.0, gt=0)
+    flush_interval_seconds: float = Field(default=guide.FLUSH_INTERVAL_SECONDS, gt=0)
     # how long a store's flush keeps other replicas off it; renewed before every request
     flush_lease_seconds: float = Field(default=300.0, ge=2)
     # one order's requests, retries and waits; at most half the lease, so an order never outlasts it

@@ -1,4 +1,4 @@
-"""One store's flush: per order, read BigCommerce, reconcile, create shipments, set the status, record."""
+"""One store's flush: per order, plan from memory or read BigCommerce, reconcile, create shipments, set the status, record."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import asyncpg
 import structlog
 from common.backoff import capped_delay
 from common.bigcommerce import statuses
@@ -24,6 +23,7 @@ from common.bigcommerce.errors import (
     TimeBudgetExceeded,
     Unavailable,
 )
+from common.bigcommerce.models import NewShipment, OrderProduct, Shipment
 from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.db.channels import mark_reauthorization_required
 from common.leases import Lease, LeaseLostError
@@ -43,12 +43,15 @@ from status_writer.planning import (
     ships_exactly,
 )
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = structlog.get_logger(__name__)
 
-TARGET_STATUS = {"completed": statuses.COMPLETED, "shipped": statuses.SHIPPED}
 # the reason a despatch for an order cancelled, refunded or declined in BigCommerce is not shipped
 ORDER_CANCELLED = "order cancelled in BigCommerce"
-Clock = Callable[[], Awaitable[datetime]]
+_T = TypeVar("_T")
+DatabaseClock = Callable[[], Awaitable[datetime]]
 """The flush's clock (the database's in production), awaited."""
 
 
@@ -86,7 +89,7 @@ class FlushPolicy:
 
 
 @dataclass
-class StoreReport:
+class StoreFlushReport:
     """What one store's flush did."""
 
     written: int = 0
@@ -104,8 +107,9 @@ class _Attempt:
     shipment_ids: dict[int, int] = field(default_factory=dict)  # plan index -> shipment id
     failures: dict[int, str] = field(default_factory=dict)  # plan index -> reason
     stop: StopStore | None = None
-    # BigCommerce refused a shipment planned from memory: the order is read and planned again
-    refused: bool = False
+    # BigCommerce refused a shipment planned from memory (the body, and the reason it gives): the
+    # order is read and planned again
+    refusal: tuple[NewShipment, str] | None = None
 
 
 class StoreFlush:
@@ -122,7 +126,7 @@ class StoreFlush:
         channel: FlushChannel,
         *,
         lease: Lease,
-        clock: Clock,
+        clock: DatabaseClock,
         policy: FlushPolicy,
         stopping: asyncio.Event,
     ) -> None:
@@ -136,7 +140,7 @@ class StoreFlush:
         self._channel_checked_at: float | None = None
         # despatches whose request this flush recorded: a cut-short order keeps them 'posting'
         self._marked_posting: set[int] = set()
-        self.report = StoreReport()
+        self.report = StoreFlushReport()
 
     async def run(self, despatches: Sequence[DueDespatch]) -> bool:
         """Write these despatches; False when the flush of this store must end now."""
@@ -198,10 +202,10 @@ class StoreFlush:
     async def _write_order(self, order_id: int, despatches: list[DueDespatch], known: OrderKnowledge) -> None:
         """Plan from what the connector knows when that is enough, else from BigCommerce; post; record.
 
-        Reading BigCommerce (the order's lines and shipments, two requests) is needed only to
-        reconcile a request that may have been sent, to learn what is left of a despatch that names
-        no items, for an order downloaded without a memory, or when BigCommerce refuses a shipment
-        planned from memory (someone shipped, refunded or edited the order since).
+        The order's lines are read to learn what is left of a despatch that names no items, for an
+        order downloaded without a memory, or when BigCommerce refuses a shipment planned from
+        memory (someone shipped, refunded or edited the order since); its shipments too when a
+        request of ours may have reached BigCommerce or a despatch finds its units already shipped.
         """
         memory = known.memory
         cancelled = memory is not None and memory.status_id in CANCELLED_STATUSES
@@ -210,11 +214,13 @@ class StoreFlush:
             await self._settle_all(despatches, "failed", ORDER_CANCELLED)
             return
         planned = None if cancelled else _plan_from_memory(order_id, despatches, known)
+        refusal = None
         if planned is not None:
             attempt = await self._send(order_id, planned, refusal_reconciles=True)
-            if not attempt.refused:
+            if attempt.refusal is None:
                 await self._finish(planned, despatches, attempt)
                 return
+            refusal = attempt.refusal
             log.info("shipment_refused_reconciling", store_hash=self._channel.store_hash, order_id=order_id)
             # what was posted is matched against the order's shipments, like a request after a crash
             sent = _requests_by_despatch(planned)
@@ -222,34 +228,72 @@ class StoreFlush:
                 d.model_copy(update={"state": "posting", "request": sent[d.id]}) if d.id in sent else d
                 for d in despatches
             ]
+        products = await self._reading(order_id, despatches, self._read_lines(order_id))
+        if products is None:
+            return
+        # The order's shipments are read when a request of ours may have reached BigCommerce;
+        # otherwise the lines' shipped counts say what is left and the connector's own shipments
+        # are known. A plan that finds something already shipped (or cannot ship it) is decided
+        # against every shipment of the order: its parcel may be there under the tracking number.
+        in_doubt = known.unaccounted or any(d.request is not None for d in despatches)
+        shipments: list[Shipment] | None = known.own_shipments
+        if in_doubt:
+            shipments = await self._reading(order_id, despatches, self._api.list_shipments(order_id))
+        plan = None if shipments is None else plan_order(order_id, despatches, products, shipments)
+        if plan is not None and not in_doubt and (plan.resolved or plan.notes):
+            shipments = await self._reading(order_id, despatches, self._api.list_shipments(order_id))
+            plan = None if shipments is None else plan_order(order_id, despatches, products, shipments)
+        if plan is None:
+            return  # the order is gone: its despatches are failed
+        if cancelled:
+            plan = cancel(plan, ORDER_CANCELLED)
+        await self._finish(plan, despatches, await self._send(order_id, plan, refused=refusal))
+
+    async def _read_lines(self, order_id: int) -> list[OrderProduct]:
+        """The order's lines, each with its shipping address."""
+        products = await self._api.list_order_products(order_id)
+        if lacks_address(products):
+            # a shipment must name its address: read it (one more request, only in this case)
+            addresses = await self._api.list_shipping_addresses(order_id)
+            products = with_only_address(products, [a.id for a in addresses])
+        return products
+
+    async def _reading(self, order_id: int, despatches: list[DueDespatch], read: Awaitable[_T]) -> _T | None:
+        """A read of the order; None when BigCommerce has no such order (its despatches are failed).
+
+        Raises:
+            StopStore: the store cannot be read now (its despatches are deferred).
+        """
         try:
-            products = await self._api.list_order_products(order_id)
-            if lacks_address(products):
-                # a shipment must name its address: read it (one more request, only in this case)
-                addresses = await self._api.list_shipping_addresses(order_id)
-                products = with_only_address(products, [a.id for a in addresses])
-            shipments = await self._api.list_shipments(order_id)
+            return await read
         except NotFound:
             await self._settle_all(despatches, "failed", f"order {order_id} was not found in BigCommerce")
-            return
+            return None
         except BigCommerceError as error:
             stop = await self._classify_stop(error)
             await self._defer(despatches, stop.reason)
             raise stop from None
-        plan = plan_order(order_id, despatches, products, shipments)
-        if cancelled:
-            plan = cancel(plan, ORDER_CANCELLED)
-        await self._finish(plan, despatches, await self._send(order_id, plan))
 
-    async def _send(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool = False) -> _Attempt:
-        """Record the plan's requests, then post them (nothing is posted that was not recorded first)."""
+    async def _send(
+        self,
+        order_id: int,
+        plan: OrderPlan,
+        *,
+        refusal_reconciles: bool = False,
+        refused: tuple[NewShipment, str] | None = None,
+    ) -> _Attempt:
+        """Record the plan's requests, then post them (nothing is posted that was not recorded first).
+
+        `refused` is a shipment BigCommerce refused moments ago: planned again exactly as it was, the
+        refusal was not about units shipped since, so it fails with that reason and is not re-sent.
+        """
         if not plan.shipments:
             return _Attempt()
         requests = _requests_by_despatch(plan)
         if not await mark_posting(self._pool, requests, fence=self._lease.fence):
             raise LeaseLostError("the flush lease no longer holds: nothing is posted")
         self._marked_posting.update(requests)
-        return await self._post(order_id, plan, refusal_reconciles=refusal_reconciles)
+        return await self._post(order_id, plan, refusal_reconciles=refusal_reconciles, refused=refused)
 
     async def _finish(self, plan: OrderPlan, despatches: list[DueDespatch], attempt: _Attempt) -> None:
         """Move the order's status when it must, then record every despatch's outcome."""
@@ -265,17 +309,28 @@ class StoreFlush:
         if attempt.stop is not None:
             raise attempt.stop
 
-    async def _post(self, order_id: int, plan: OrderPlan, *, refusal_reconciles: bool) -> _Attempt:
+    async def _post(
+        self,
+        order_id: int,
+        plan: OrderPlan,
+        *,
+        refusal_reconciles: bool,
+        refused: tuple[NewShipment, str] | None,
+    ) -> _Attempt:
         attempt = _Attempt()
         for index, shipment_plan in enumerate(plan.shipments):
+            if refused is not None and shipment_plan.body == refused[0]:
+                attempt.failures[index] = refused[1]
+                continue
             try:
                 created = await self._api.create_shipment(order_id, shipment_plan.body)
             except InvalidRequest as error:
+                reason = f"BigCommerce refused the shipment: {error.message}"
                 if refusal_reconciles:
                     # e.g. "quantity greater than the quantity remaining to ship": read, don't fail
-                    attempt.refused = True
+                    attempt.refusal = (shipment_plan.body, reason)
                     return attempt
-                attempt.failures[index] = f"BigCommerce refused the shipment: {error.message}"
+                attempt.failures[index] = reason
             except NotFound:
                 attempt.failures[index] = f"order {order_id} was not found in BigCommerce"
             except BigCommerceError as error:
@@ -308,7 +363,7 @@ class StoreFlush:
 
     async def _set_status(self, order_id: int) -> str | None:
         """Move a fully shipped order to the channel's despatched status; a refusal is a note, not a failure."""
-        target = TARGET_STATUS[self._channel.despatched_order_status]
+        target = statuses.DESPATCHED_ORDER_STATUS_IDS[self._channel.despatched_order_status]
         if target == statuses.SHIPPED:
             # BigCommerce moves an order to Shipped by itself once every item has shipped
             # (reference §5.2, documented; only the partial-shipment rules are unverified), and the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Final
 
 INCOMPLETE: Final = 0
@@ -27,3 +28,5 @@ CANCELLED_STATUSES: Final = frozenset({CANCELLED, REFUNDED, DECLINED})
 # Where the connector's own write-back moves an order: a shipment POST moves it to Partially Shipped
 # or Shipped (reference §5.2), the status PUT to the channel's despatched status (Completed or Shipped).
 WRITEBACK_STATUSES: Final = frozenset({SHIPPED, PARTIALLY_SHIPPED, COMPLETED})
+# A channel's `despatched_order_status` setting → the status id the write-back's PUT sets.
+DESPATCHED_ORDER_STATUS_IDS: Final = MappingProxyType({"completed": COMPLETED, "shipped": SHIPPED})

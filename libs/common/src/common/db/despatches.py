@@ -12,6 +12,7 @@ from typing import Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from common.bigcommerce.statuses import WRITEBACK_STATUSES
 from common.events import OrderDespatched
 from common.redaction import RedactedText
 
@@ -182,3 +183,38 @@ async def count_pending_by_channel(
     return {
         r["channel_id"]: r["count"] for r in await conn.fetch(COUNT_PENDING_BY_CHANNEL, list(channel_ids))
     }
+
+
+# -- the connector's own write-back, as BigCommerce shows it ---------------------------------------
+
+# Despatches the connector wrote or is writing: queued, mid-POST or written. Not `failed` or
+# `not_written`: those changed nothing in BigCommerce.
+WRITING_STATES: frozenset[str] = frozenset({"pending", "posting", "written"})
+
+
+def is_own_writeback(new_status_id: int, *, has_despatch: bool) -> bool:
+    """Was this status move the connector's own write-back (it then starts no download, no OrderChanged)?
+
+    A shipment POST moves an order to Partially Shipped or Shipped, the status PUT to the channel's
+    despatched status (WRITEBACK_STATUSES); so a move there of an order with a despatch the connector
+    wrote or is writing is taken as ours. A merchant who ships such an order by hand meanwhile is
+    taken as us too: Click & Drop despatched it already.
+    """
+    return has_despatch and new_status_id in WRITEBACK_STATUSES
+
+
+# despatches_channel_order_idx
+SELECT_ORDERS_WITH_DESPATCH = """
+SELECT DISTINCT order_id FROM despatches
+ WHERE channel_id = $1 AND order_id = ANY($2::bigint[]) AND state = ANY($3::text[])
+"""
+
+
+async def orders_with_own_despatch(
+    conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, order_ids: Sequence[int]
+) -> frozenset[int]:
+    """Which of a channel's `order_ids` have a despatch the connector wrote or is writing (one query)."""
+    if not order_ids:
+        return frozenset()
+    rows = await conn.fetch(SELECT_ORDERS_WITH_DESPATCH, channel_id, list(order_ids), sorted(WRITING_STATES))
+    return frozenset(row["order_id"] for row in rows)

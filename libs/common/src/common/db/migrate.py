@@ -10,13 +10,13 @@ from importlib import resources
 import asyncpg
 import structlog
 
+from common.db.advisory_locks import MIGRATIONS, lock, unlock
 from common.db.grants import check_role_name, grant_app_role
 from common.errors import MigrationError
 
 log = structlog.get_logger(__name__)
 
 # Any constant shared by every migrator; replicas serialise on it.
-_ADVISORY_LOCK_KEY = 0x6263_6D69_6772  # "bcmigr"
 _FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 CREATE_LEDGER = """
@@ -94,7 +94,7 @@ async def ensure_database(dsn: str) -> bool:
     admin = await asyncpg.connect(params.admin_dsn)
     try:
         # replicas starting together serialise here; the loser finds the database made
-        await admin.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
+        await lock(admin, MIGRATIONS)
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", params.database)
         if exists:
             return False
@@ -134,7 +134,7 @@ async def migrate(dsn: str, *, create_database: bool = True, app_role: str | Non
     conn = await asyncpg.connect(dsn)
     try:
         # session-level lock: held across the per-migration transactions below
-        await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
+        await lock(conn, MIGRATIONS)
         try:
             await conn.execute(CREATE_LEDGER)
             applied = {row["version"]: row for row in await conn.fetch(SELECT_APPLIED)}
@@ -156,6 +156,6 @@ async def migrate(dsn: str, *, create_database: bool = True, app_role: str | Non
                 await grant_app_role(conn, app_role)
             return done
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)
+            await unlock(conn, MIGRATIONS)
     finally:
         await conn.close()

@@ -27,9 +27,12 @@ PURGE_SKIPPED_ORDERS = """
 DELETE FROM skipped_orders WHERE ctid IN (
     SELECT ctid FROM skipped_orders WHERE last_seen_at < now() - make_interval(days => $1) LIMIT $2)
 """
-
-TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
-UNLOCK = "SELECT pg_advisory_unlock($1)"
+# A channel's change-scan cursor older than the window is no use: the next scan starts at the
+# window anyway (a channel disconnected for a week, say). A fresh one is written by the next scan.
+PURGE_CHANGE_SCANS = """
+DELETE FROM order_change_scans WHERE channel_id IN (
+    SELECT channel_id FROM order_change_scans WHERE scan_from < now() - make_interval(days => $1) LIMIT $2)
+"""
 
 
 async def purge_batch(
@@ -38,12 +41,3 @@ async def purge_batch(
     """Run one purge statement; returns how many rows it deleted."""
     result: str = await conn.execute(statement, older_than_days, batch_size)
     return int(result.rsplit(" ", 1)[-1])
-
-
-async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
-    """Take a session advisory lock if free: the replica that gets it does the job, the others skip it."""
-    return bool(await conn.fetchval(TRY_LOCK, key))
-
-
-async def unlock(conn: asyncpg.Connection, key: int) -> None:
-    await conn.execute(UNLOCK, key)

@@ -27,7 +27,7 @@ from auth_gateway.api.problems import (
 )
 from auth_gateway.context import GATEWAY_KEY
 from auth_gateway.launch import redeem
-from auth_gateway.models import ChannelSettings, DespatchState
+from auth_gateway.models import ChannelSettings, DespatchListFilter
 
 CHANNEL_STATUSES: tuple[str, ...] = get_args(ChannelStatus)
 # built once from the event models: the same text as the committed docs/asyncapi.json
@@ -211,7 +211,7 @@ async def channel_despatches(request: web.Request) -> web.Response:
         gateway = request.app[GATEWAY_KEY]
         channel_id = _channel_id(request)
         try:
-            state = DespatchState.model_validate(dict(request.query)).state
+            state = DespatchListFilter.model_validate(dict(request.query)).state
         except ValidationError as error:
             raise _Refused(validation_problem(error, where="query")) from None
         await operations.get_view(gateway, channel_id)  # 404 for an unknown channel

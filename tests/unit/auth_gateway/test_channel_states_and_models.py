@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from auth_gateway.channel_states import event_after_grant, status_after_grant
 from auth_gateway.install import missing_scopes
-from auth_gateway.lifecycle import event_after_grant, status_after_grant
 from auth_gateway.models import ChannelSettings
 from auth_gateway.settings import REQUIRED_SCOPES
 from pydantic import ValidationError

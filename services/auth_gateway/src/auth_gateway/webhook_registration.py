@@ -11,6 +11,7 @@ import structlog
 from common.bigcommerce.client import StoreApi
 from common.bigcommerce.errors import BigCommerceError, InvalidRequest, NotFound, ReauthorizationRequired
 from common.crypto import TokenDecryptionError
+from common.db.advisory_locks import WEBHOOK_CHECK, try_lock, unlock
 from common.db.channels import mark_reauthorization_required
 from common.redaction import redact_text
 from prometheus_client import Counter
@@ -28,8 +29,6 @@ log = structlog.get_logger(__name__)
 
 HOOK_SCOPE = "store/order/statusUpdated"
 WEBHOOK_HEADER = "X-Clickdrop-Webhook-Token"
-# One replica at a time runs the periodic check, so two never create the same hook at once.
-_CHECK_LOCK_KEY = 0x6763_686F_6F6B  # "gchook"
 # A callback or API request waits this long for BigCommerce at most; the periodic check repairs later.
 REQUEST_PATH_TIMEOUT_S = 15.0
 
@@ -130,7 +129,8 @@ async def check_all_hooks(gateway: Gateway) -> int:
     Returns how many hooks were created or reactivated (0 when another replica is checking).
     """
     async with gateway.pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _CHECK_LOCK_KEY):
+        # one replica at a time runs the check, so two never create the same hook at once
+        if not await try_lock(conn, WEBHOOK_CHECK):
             return 0
         try:
             repaired = 0
@@ -143,7 +143,7 @@ async def check_all_hooks(gateway: Gateway) -> int:
             purged_launches = await purge_expired_launches(conn)
             purged_sessions = await purge_expired_sessions(conn)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _CHECK_LOCK_KEY)
+            await unlock(conn, WEBHOOK_CHECK)
     log.info(
         "webhooks_checked",
         repaired=repaired,

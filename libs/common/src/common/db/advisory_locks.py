@@ -1,0 +1,34 @@
+"""PostgreSQL session advisory locks: which replica runs a periodic job, and every key in one list.
+
+A job that one replica at a time should run, and that needs no fencing (the work is idempotent and
+a second runner would only repeat it), takes one of these. Per-store work that must not be done
+twice uses a fenced lease instead (`common.leases`).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+# Every key, so two jobs can never share one by accident.
+MIGRATIONS = 0x6263_6D69_6772  # "bcmigr": `connector migrate`, replicas starting together
+PERSONAL_DATA_RETENTION = 0x6263_7265_7431  # "bcret1": outbox, despatches, expired leases
+DOWNLOAD_MEMORY_RETENTION = 0x6263_7265_7432  # "bcret2": downloaded and skipped orders
+WEBHOOK_CHECK = 0x6763_686F_6F6B  # "gchook": the gateway's periodic webhook check
+
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+LOCK = "SELECT pg_advisory_lock($1)"
+UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+
+async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
+    """Take a session advisory lock if free: the replica that gets it does the job, the others skip it."""
+    return bool(await conn.fetchval(TRY_LOCK, key))
+
+
+async def lock(conn: asyncpg.Connection, key: int) -> None:
+    """Wait for a session advisory lock."""
+    await conn.execute(LOCK, key)
+
+
+async def unlock(conn: asyncpg.Connection, key: int) -> None:
+    await conn.execute(UNLOCK, key)
