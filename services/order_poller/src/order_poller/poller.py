@@ -148,10 +148,6 @@ class Poller:
         """A uniform random interval to the next poll: thousands of stores spread over it."""
         return self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
 
-    def next_download_at(self, now: datetime) -> datetime:
-        """Now plus a uniform random interval."""
-        return now + timedelta(seconds=self.next_interval_s())
-
     async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
         """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
         claimed = await self._claim(self.config.concurrency if limit is None else limit)
