@@ -141,6 +141,7 @@ async def test_an_order_that_left_the_statuses_or_is_known_is_not_downloaded_aga
     gone_id = 999
     known.customer_message = "changed since"
     assert not await request(pool, channel_id, known.id)  # downloaded: a move into 9 is no news
+    assert not await request(pool, channel_id, known.id, 9, moved=True)  # remembered in 9: no news either
     for order_id in (moved_on.id, gone_id):
         assert await request(pool, channel_id, order_id)
     assert await request(pool, channel_id, known.id, 5, moved=True)  # as the gateway asks for OrderChanged

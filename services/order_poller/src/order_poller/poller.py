@@ -75,6 +75,9 @@ class PollerConfig:
     recheck_interval_s: float = 1.0
     # longest idle wait between looks at the schedule (a missed NOTIFY costs at most this)
     idle_max_s: float = 5.0
+    # caught up, the loop claims at most this often (a NOTIFY claims at once): each claim then takes
+    # the stores fallen due meanwhile together, and the loop's own queries stay a small part of a poll
+    claim_interval_s: float = 0.25
     # requested orders (webhooks) served per poll of a store; more are served by the next claim
     order_requests_per_poll: int = 250
 
@@ -85,6 +88,8 @@ class PollerConfig:
             raise ValueError("need 0 < order_budget_s <= lease_s / 2")
         if not 1 <= self.concurrency <= self.concurrency_max:
             raise ValueError("need 1 <= concurrency <= concurrency_max")
+        if self.claim_interval_s < 0:
+            raise ValueError("need claim_interval_s >= 0")
         if self.order_requests_per_poll < 1:
             raise ValueError("need order_requests_per_poll >= 1")
 
@@ -142,10 +147,6 @@ class Poller:
     def next_interval_s(self) -> float:
         """A uniform random interval to the next poll: thousands of stores spread over it."""
         return self._rng.uniform(self.config.interval_min_s, self.config.interval_max_s)
-
-    def next_download_at(self, now: datetime) -> datetime:
-        """Now plus a uniform random interval."""
-        return now + timedelta(seconds=self.next_interval_s())
 
     async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
         """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
@@ -379,11 +380,24 @@ class Poller:
         backoff = self._backoff()
         sizing = PollConcurrency(initial=self.config.concurrency, ceiling=self.config.concurrency_max)
         clock = asyncio.get_running_loop().time
+        caught_up_at: float | None = None  # when the last claim found fewer due stores than places
+        woken = False
         try:
             while not stop.is_set():
+                pause = (
+                    0.0
+                    if caught_up_at is None or woken
+                    else caught_up_at + self.config.claim_interval_s - clock()
+                )
+                if pause > 0:
+                    # caught up: claim in batches rather than after every poll's end
+                    woken = await self._wait(running, stop, pause, on_poll_end=False)
+                    if stop.is_set():
+                        break
                 free = self._in_flight_limit(sizing, len(running)) - len(running)
                 try:
                     claimed = await self._claim(free)
+                    caught_up_at = clock() if len(claimed) < free else None
                     sizing.observe_claim(
                         clock(), len(claimed), max((c.lateness_s for c in claimed), default=0.0)
                     )
@@ -400,13 +414,14 @@ class Poller:
                 except SERVER_ERRORS as failure:
                     # a failover or cut connections: wait it out, the schedule is in the database
                     delay = backoff.next_delay()
+                    caught_up_at = None
                     log.warning(
                         "poll_schedule_waiting_for_server",
                         error=type(failure).__name__,
                         attempt=backoff.attempt,
                         retry_in_s=round(delay, 3),
                     )
-                await self._wait(running, stop, delay)
+                woken = await self._wait(running, stop, delay)
                 POLLS_IN_FLIGHT.set(len(running))
         finally:
             await self._drain(running, grace_s)
@@ -436,19 +451,29 @@ class Poller:
         return min(self.config.idle_max_s, max(0.05, seconds))
 
     async def _wait(
-        self, running: set[asyncio.Task[PollResult]], stop: asyncio.Event, delay: float | None
-    ) -> None:
+        self,
+        running: set[asyncio.Task[PollResult]],
+        stop: asyncio.Event,
+        delay: float | None,
+        *,
+        on_poll_end: bool = True,
+    ) -> bool:
+        """Wait `delay` (None: no limit), a wake, `stop`, or (`on_poll_end`) a poll's end; reap the
+        polls that ended. True when woken (a download was requested)."""
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
         try:
-            await asyncio.wait({*running, *waiters}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            watched = {*running, *waiters} if on_poll_end else waiters
+            await asyncio.wait(watched, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        woken = self._wake.is_set()
         self._wake.clear()
         for task in [t for t in running if t.done()]:
             running.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 log.error("store_poll_crashed", error=repr(task.exception()))
+        return woken
 
     async def _drain(self, running: set[asyncio.Task[PollResult]], grace_s: float) -> None:
         self._stopping.set()  # every guard refuses the next request: polls end at their next check
