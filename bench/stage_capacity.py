@@ -70,6 +70,7 @@ LATENCY_S = 0.2
 DB_CPU_GOAL = 0.25  # of one core at 100,000 stores
 TRANSACTIONS_GOAL = 3.0  # per idle poll
 POLLS_METRIC = "order_poller_polls_total"
+WRITTEN_ORDERS = "SELECT order_id FROM despatches WHERE store_hash = $1"  # orders already despatched
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,3 @@ async def _writer_rows(
             ),
         )
     ]
-
-
-WRITTEN_ORDERS = "SELECT order_id FROM despatches WHERE store_hash = $1"
