@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import aiohttp
 import asyncpg
 from bigcommerce_sandbox.builders import LineSpec
+from bigcommerce_sandbox.models import Order
 from bigcommerce_sandbox.runner import run_sandbox
 from common.amqp import EventPublisher, open_connection
 from common.bigcommerce.client import BigCommerceClient
@@ -16,7 +17,8 @@ from common.consumer import BatchConsumer
 from common.crypto import TokenCipher, generate_key
 from common.db.despatches import NewDespatch, record_despatches
 from common.db.pool import open_pool
-from common.events import OrderDespatched
+from common.events import DespatchedItem, OrderDespatched
+from common.order_memory import OrderMemory, RememberedConsignment, RememberedItem
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
 from status_writer.store_flush import FlushPolicy
@@ -30,7 +32,16 @@ VALUES ($1, $2, 'active', $3, 'Standard')
 """
 
 
-def _event(channel_id: uuid.UUID, store_hash: str, order_id: int) -> OrderDespatched:
+# what the poller's record_download keeps of a downloaded order (common.order_memory)
+REMEMBER_ORDER = """
+INSERT INTO downloaded_orders (store_hash, order_id, channel_id, event_id, date_modified, status_id, consignments)
+VALUES ($1, $2, $3, $4, now(), $5, $6)
+"""
+
+
+def _event(
+    channel_id: uuid.UUID, store_hash: str, order_id: int, items: list[DespatchedItem] | None = None
+) -> OrderDespatched:
     return OrderDespatched(
         channel_id=channel_id,
         store_hash=store_hash,
@@ -38,6 +49,23 @@ def _event(channel_id: uuid.UUID, store_hash: str, order_id: int) -> OrderDespat
         despatched_at=datetime.now(UTC),
         tracking_number=f"TT{order_id:09d}GB",
         service_name="Tracked 48",
+        items=items,
+    )
+
+
+def _memory(order: Order) -> OrderMemory:
+    """The poller's memory of a just-downloaded single-address sandbox order (every line physical)."""
+    return OrderMemory(
+        status_id=order.status_id,
+        consignments=(
+            RememberedConsignment(
+                order_address_id=order.lines[0].order_address_id,
+                address_sha256="0" * 64,
+                items=tuple(
+                    RememberedItem(order_product_id=line.id, quantity=line.quantity) for line in order.lines
+                ),
+            ),
+        ),
     )
 
 
@@ -80,8 +108,12 @@ async def ingest(env: BenchEnv) -> StageResult:
     )
 
 
-async def flush(env: BenchEnv) -> StageResult:
-    """Despatches written to the sandbox: reads, one shipment each, the status PUT; stores in parallel."""
+async def flush(env: BenchEnv, *, items_named: bool) -> StageResult:
+    """Despatches of downloaded orders written to the sandbox, stores in parallel.
+
+    Naming its items, a despatch is planned from the download's memory: the shipment POST and the
+    status PUT. Naming none ("every item not yet shipped"), the writer reads the order's lines first.
+    """
     count = env.scale
     cipher = TokenCipher([generate_key()])
     async with env.database() as url, open_pool(url, max_size=20) as pool, run_sandbox() as sandbox:
@@ -95,8 +127,24 @@ async def flush(env: BenchEnv) -> StageResult:
                 INSERT_CHANNEL, channel_id, store.hash, cipher.encrypt(sandbox.issue_token(store.hash))
             )
             for _ in range(index, count, STORES):
-                order = sandbox.add_order(store.hash, [LineSpec(quantity=2), LineSpec()])
-                events.append(NewDespatch(_event(channel_id, store.hash, order.id)))
+                order = sandbox.add_order(store.hash, [LineSpec(quantity=2), LineSpec()], status_id=9)
+                memory = _memory(order)
+                await pool.execute(
+                    REMEMBER_ORDER,
+                    store.hash,
+                    order.id,
+                    channel_id,
+                    uuid.uuid4(),
+                    memory.status_id,
+                    memory.consignments_column(),
+                )
+                items = [
+                    DespatchedItem(order_product_id=i.order_product_id, quantity=i.quantity)
+                    for i in memory.consignments[0].items
+                ]
+                events.append(
+                    NewDespatch(_event(channel_id, store.hash, order.id, items if items_named else None))
+                )
         async with pool.acquire() as conn:
             await record_despatches(conn, events)
         async with aiohttp.ClientSession() as session:
@@ -113,7 +161,7 @@ async def flush(env: BenchEnv) -> StageResult:
         written = await _count_written(pool)
     note = "" if written == count else f"only {written} of {count} written"
     return StageResult(
-        f"status writer: flush to sandbox ({STORES} stores)",
+        f"status writer: flush ({STORES} stores), items {'named' if items_named else 'not named'}",
         report.written,
         sw.seconds,
         baseline="baseline: aiohttp GET (local)",
@@ -128,4 +176,4 @@ async def _count_written(pool: asyncpg.Pool) -> int:
 
 
 async def run(env: BenchEnv) -> list[StageResult]:
-    return [await ingest(env), await flush(env)]
+    return [await ingest(env), await flush(env, items_named=True), await flush(env, items_named=False)]
