@@ -148,7 +148,8 @@ async def test_orders_are_paged_past_250_and_end_on_204(
         sandbox.add_order(store.hash, created=START - timedelta(minutes=n))
     sandbox.add_order(store.hash, status_id=11)  # another status: not listed
 
-    orders = [o async for o in api.iter_orders(status_id=9, min_date_created=START - timedelta(days=1))]
+    listed = api.iter_listed_orders(status_id=9, min_date_created=START - timedelta(days=1))
+    orders = [row.order async for row in listed if row.order is not None]
 
     assert len(orders) == 500
     assert [o.id for o in orders] == sorted(o.id for o in orders)
@@ -167,7 +168,10 @@ async def test_date_filters_select_the_same_orders_in_both_formats(
     # The same instant written at +05:00: sent in UTC with an explicit offset.
     since = cutoff.astimezone(timezone(timedelta(hours=5)))
 
-    got = [o.id async for o in api.iter_orders(status_id=9, min_date_created=since, date_style=style)]
+    got = [
+        row.order_id
+        async for row in api.iter_listed_orders(status_id=9, min_date_created=since, date_style=style)
+    ]
 
     assert got == [edge.id, new.id]
     assert old.id not in got
@@ -202,14 +206,12 @@ async def test_an_order_with_its_lines_addresses_and_status_change(
     assert await api.list_shipments(order.id) == []
 
 
-async def test_store_info_and_time(sandbox: Sandbox, store: Store, api: StoreApi) -> None:
+async def test_store_info(sandbox: Sandbox, store: Store, api: StoreApi) -> None:
     info = await api.get_store_info()
-    now = await api.get_time()
 
     assert info.id == store.hash
     assert info.weight_units == store.weight_units
     assert info.plan_name == store.plan_name
-    assert now == START
 
 
 async def test_errors_are_classified(

@@ -89,17 +89,17 @@ async def test_the_hook_runs_before_every_attempt_and_can_stop_the_request(
     async def handler(request: web.Request) -> web.Response:
         await request_log.note(request)
         status = next(answers)
-        return web.json_response({"time": 1} if status == 200 else {"title": "busy"}, status=status)
+        return web.json_response({"id": STORE} if status == 200 else {"title": "busy"}, status=status)
 
     app = web.Application()
-    app.router.add_get(f"/stores/{STORE}/v2/time", handler)
+    app.router.add_get(f"/stores/{STORE}/v2/store", handler)
     url = await serve(app)
     checks: list[int] = []
 
     async def renew_lease() -> None:
         checks.append(len(request_log.seen))
 
-    await make_client(url).store(STORE, TOKEN, before_request=renew_lease).get_time()
+    await make_client(url).store(STORE, TOKEN, before_request=renew_lease).get_store_info()
     assert checks == [0, 1, 2]  # before each attempt, the retries included
 
     class LeaseLost(Exception):
@@ -110,5 +110,5 @@ async def test_the_hook_runs_before_every_attempt_and_can_stop_the_request(
 
     sent = len(request_log.seen)
     with pytest.raises(LeaseLost):
-        await make_client(url).store(STORE, TOKEN, before_request=lost).get_time()
+        await make_client(url).store(STORE, TOKEN, before_request=lost).get_store_info()
     assert len(request_log.seen) == sent  # nothing was sent

@@ -103,13 +103,12 @@ async def test_a_status_change_answered_without_a_readable_order_still_succeeds(
 async def test_no_client_header_without_client_id(
     serve: Serve, make_client: MakeClient, request_log: RequestLog
 ) -> None:
-    url = await serve(scripted_app(request_log, "/v2/time", [(200, {"time": 1529512970})]))
+    url = await serve(scripted_app(request_log, "/v2/store", [(200, {"id": STORE, "weight_units": "kg"})]))
     api = make_client(url, client_id=None).store(STORE, TOKEN)
 
-    when = await api.get_time()
+    info = await api.get_store_info()
 
-    assert when.timestamp() == 1529512970
-    assert when.tzinfo is not None
+    assert info.weight_units == "kg"
     assert "X-Auth-Client" not in request_log.seen[0].headers
 
 
@@ -208,7 +207,7 @@ async def test_connection_errors_are_retried_then_unavailable(
     api = make_client("http://127.0.0.1:9", max_attempts=3).store(STORE, TOKEN)
 
     with pytest.raises(Unavailable) as raised:
-        await api.get_time()
+        await api.get_store_info()
 
     assert raised.value.status is None
     assert raised.value.cause is not None

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from common.bigcommerce import MAX_PAGE_SIZE, format_filter_date
+from common.bigcommerce.client import StoreApi
+from common.bigcommerce.models import Order
 
 from .conftest import STORE, TOKEN, MakeClient, RequestLog, Serve
 
@@ -74,6 +76,13 @@ def orders_app(log: RequestLog, orders: list[dict[str, Any]], *, empty: str = "2
     return app
 
 
+async def parsed_orders(api: StoreApi, **filters: Any) -> list[Order]:
+    """Every listed order, each row parsed (a row that does not parse fails the test)."""
+    rows = [row async for row in api.iter_listed_orders(**filters)]
+    assert all(row.order is not None for row in rows), [row.error for row in rows]
+    return [row.order for row in rows if row.order is not None]
+
+
 async def test_pagination_reads_every_order_across_pages_and_stops_on_204(
     serve: Serve, make_client: MakeClient, request_log: RequestLog
 ) -> None:
@@ -81,7 +90,7 @@ async def test_pagination_reads_every_order_across_pages_and_stops_on_204(
     url = await serve(orders_app(request_log, orders))
     api = make_client(url).store(STORE, TOKEN)
 
-    got = [o.id async for o in api.iter_orders(status_id=9, min_date_created=BASE)]
+    got = [o.id for o in await parsed_orders(api, status_id=9, min_date_created=BASE)]
 
     assert got == list(range(1, 501))
     pages = [s.query["page"] for s in request_log.seen]
@@ -97,7 +106,7 @@ async def test_pagination_stops_on_a_short_page_without_asking_for_more(
     url = await serve(orders_app(request_log, orders))
     api = make_client(url).store(STORE, TOKEN)
 
-    got = [o async for o in api.iter_orders(status_id=9, min_date_created=BASE)]
+    got = await parsed_orders(api, status_id=9, min_date_created=BASE)
 
     assert len(got) == 300
     assert [s.query["page"] for s in request_log.seen] == ["1", "2"]
@@ -109,7 +118,7 @@ async def test_no_orders_at_all_is_a_204_on_the_first_page(
     url = await serve(orders_app(request_log, []))
     api = make_client(url).store(STORE, TOKEN)
 
-    assert [o async for o in api.iter_orders(status_id=9, min_date_created=BASE)] == []
+    assert await parsed_orders(api, status_id=9, min_date_created=BASE) == []
     assert len(request_log.seen) == 1
 
 
@@ -144,7 +153,7 @@ async def test_a_server_that_ignores_page_does_not_loop_forever(
     app.router.add_get(f"/stores/{STORE}/v2/orders", same_page)
     api = make_client(await serve(app)).store(STORE, TOKEN)
 
-    got = [o.id async for o in api.iter_orders(status_id=9, min_date_created=BASE)]
+    got = [o.id for o in await parsed_orders(api, status_id=9, min_date_created=BASE)]
 
     assert got == list(range(1, 251))
     assert [s.query["page"] for s in request_log.seen] == ["1", "2"]
@@ -156,7 +165,7 @@ async def test_orders_are_parsed_into_typed_models(
     url = await serve(orders_app(request_log, [make_order(7, BASE)]))
     api = make_client(url).store(STORE, TOKEN)
 
-    [order] = [o async for o in api.iter_orders(status_id=9, min_date_created=BASE)]
+    [order] = await parsed_orders(api, status_id=9, min_date_created=BASE)
 
     assert order.date_created == BASE
     assert order.date_created.tzinfo is not None
@@ -182,7 +191,7 @@ async def test_date_filter_keeps_its_plus_sign_in_both_formats(
     # Same instant given at +01:00: the filter is sent in UTC with an explicit offset.
     since = BASE.astimezone(timezone(timedelta(hours=1)))
 
-    got = [o.id async for o in api.iter_orders(status_id=9, min_date_created=since, date_style=style)]  # type: ignore[arg-type]
+    got = [o.id for o in await parsed_orders(api, status_id=9, min_date_created=since, date_style=style)]
 
     assert got == [2]
     assert request_log.seen[0].query["min_date_created"] == sent
@@ -193,16 +202,16 @@ def test_naive_dates_are_refused_before_any_request() -> None:
         format_filter_date(datetime(2026, 11, 20, 10, 0))
 
 
-async def test_iter_orders_refuses_naive_dates_and_oversized_pages(
+async def test_listing_refuses_naive_dates_and_oversized_pages(
     serve: Serve, make_client: MakeClient, request_log: RequestLog
 ) -> None:
     url = await serve(orders_app(request_log, []))
     api = make_client(url).store(STORE, TOKEN)
 
     with pytest.raises(ValueError, match="naive"):
-        api.iter_orders(status_id=9, min_date_created=datetime(2026, 11, 20))
+        api.iter_listed_orders(status_id=9, min_date_created=datetime(2026, 11, 20))
     with pytest.raises(ValueError, match="limit"):
-        api.iter_orders(status_id=9, min_date_created=BASE, limit=251)
+        api.iter_listed_orders(status_id=9, min_date_created=BASE, limit=251)
     assert request_log.seen == []
 
 
@@ -226,7 +235,7 @@ async def test_consignments_are_requested_and_parsed_when_asked(
     url = await serve(orders_app(request_log, [order]))
     api = make_client(url).store(STORE, TOKEN)
 
-    [got] = [o async for o in api.iter_orders(status_id=9, min_date_created=BASE, include_consignments=True)]
+    [got] = await parsed_orders(api, status_id=9, min_date_created=BASE, include_consignments=True)
 
     query = request_log.seen[0].query
     assert query["include"] == "consignments.line_items"

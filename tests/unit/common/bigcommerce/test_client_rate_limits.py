@@ -59,11 +59,11 @@ class WindowedStore:
         }
         self.served += 1
         self.used = min(self.quota, self.used + self.other_apps_per_request)
-        return web.json_response({"time": 1529512970}, headers=headers)
+        return web.json_response({"id": STORE, "weight_units": "kg"}, headers=headers)
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get(f"/stores/{STORE}/v2/time", self.handle)
+        app.router.add_get(f"/stores/{STORE}/v2/store", self.handle)
         return app
 
 
@@ -110,7 +110,7 @@ async def test_concurrent_tasks_share_the_window_and_never_exceed_it(
     # Separate StoreApi objects, as separate tasks of a process would have: one shared limiter.
     apis = [client.store(STORE, TOKEN) for _ in range(40)]
 
-    results = await asyncio.gather(*(api.get_time() for api in apis))
+    results = await asyncio.gather(*(api.get_store_info() for api in apis))
 
     assert len(results) == 40
     assert store.rejected == 0  # never sent into an exhausted window
@@ -129,7 +129,7 @@ async def test_a_429_storm_from_other_apps_is_waited_out(
     client = make_client(url, max_attempts=1, limiters=watched_registry(clock, events))
     api = client.store(STORE, TOKEN)
 
-    results = await asyncio.gather(*(api.get_time() for _ in range(30)))
+    results = await asyncio.gather(*(api.get_store_info() for _ in range(30)))
 
     assert len(results) == 30
     assert store.served == 30
@@ -148,15 +148,15 @@ async def test_a_429_without_headers_backs_off_and_then_succeeds(
         calls += 1
         if calls <= 3:
             return web.Response(status=429)
-        return web.json_response({"time": 1529512970})
+        return web.json_response({"id": STORE, "weight_units": "kg"})
 
     app = web.Application()
-    app.router.add_get(f"/stores/{STORE}/v2/time", overloaded)
+    app.router.add_get(f"/stores/{STORE}/v2/store", overloaded)
     url = await serve(app)
     limiters = RateLimiterRegistry(clock=clock, sleep=clock.sleep, backoff_base_s=0.25)
     api = make_client(url, limiters=limiters).store(STORE, TOKEN)
 
-    await api.get_time()
+    await api.get_store_info()
 
     assert calls == 4
     assert clock.slept == [0.25, 0.5, 1.0]
@@ -173,13 +173,13 @@ async def test_endless_429s_give_up_as_unavailable(
         return web.Response(status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "100"})
 
     app = web.Application()
-    app.router.add_get(f"/stores/{STORE}/v2/time", always_limited)
+    app.router.add_get(f"/stores/{STORE}/v2/store", always_limited)
     url = await serve(app)
     retry = RetryPolicy(max_rate_limited=3, sleep=backoff.sleep)
     api = make_client(url, retry=retry).store(STORE, TOKEN)
 
     with pytest.raises(Unavailable) as raised:
-        await api.get_time()
+        await api.get_store_info()
 
     assert raised.value.status == 429
     assert calls == 4  # the first plus 3 re-sends after waiting
@@ -202,10 +202,10 @@ async def never(seconds: float) -> None:
 def time_app(clock: FakeClock, headers: dict[str, str]) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         clock.now += 0.01  # each request takes a little time
-        return web.json_response({"time": 1529512970}, headers=headers)
+        return web.json_response({"id": STORE, "weight_units": "kg"}, headers=headers)
 
     app = web.Application()
-    app.router.add_get(f"/stores/{STORE}/v2/time", handle)
+    app.router.add_get(f"/stores/{STORE}/v2/store", handle)
     return app
 
 
@@ -219,10 +219,10 @@ async def test_a_fake_with_static_or_no_rate_limit_headers_is_never_waited_on(
     api = make_client(url, limiters=limiters).store(STORE, TOKEN)
 
     async def one_by_one() -> list[object]:
-        return [await api.get_time() for _ in range(30)]
+        return [await api.get_store_info() for _ in range(30)]
 
     sequential = await asyncio.wait_for(one_by_one(), 20)
-    concurrent = await asyncio.wait_for(asyncio.gather(*(api.get_time() for _ in range(30))), 20)
+    concurrent = await asyncio.wait_for(asyncio.gather(*(api.get_store_info() for _ in range(30))), 20)
 
     assert len(sequential) == len(concurrent) == 30
 
@@ -237,15 +237,15 @@ async def test_a_429_with_only_a_standard_retry_after_is_honoured(
         calls += 1
         if calls == 1:
             return web.Response(status=429, headers={"Retry-After": "7"})
-        return web.json_response({"time": 1529512970})
+        return web.json_response({"id": STORE, "weight_units": "kg"})
 
     app = web.Application()
-    app.router.add_get(f"/stores/{STORE}/v2/time", limited_once)
+    app.router.add_get(f"/stores/{STORE}/v2/store", limited_once)
     url = await serve(app)
     limiters = RateLimiterRegistry(clock=clock, sleep=clock.sleep, backoff_base_s=0.25)
     api = make_client(url, limiters=limiters).store(STORE, TOKEN)
 
-    await api.get_time()
+    await api.get_store_info()
 
     assert calls == 2
     assert clock.slept == [7.0]

@@ -136,33 +136,6 @@ class StoreApi:
         """`GET /v2/store`."""
         return StoreInfo.model_validate(self._object(await self._t.call("GET", "/v2/store")))
 
-    async def get_time(self) -> datetime:
-        """`GET /v2/time`: BigCommerce's clock; also a cheap check that the token works."""
-        data = self._object(await self._t.call("GET", "/v2/time"))
-        return datetime.fromtimestamp(int(data["time"]), tz=UTC)
-
-    def iter_orders(
-        self,
-        *,
-        status_id: int,
-        min_date_created: datetime,
-        limit: int = MAX_PAGE_SIZE,
-        sort: str = "id:asc",
-        include_consignments: bool = False,
-        date_style: DateStyle = "iso",
-    ) -> AsyncIterator[Order]:
-        """Orders in one status created at or after `min_date_created`, every page.
-
-        Raises:
-            ValueError: `min_date_created` is naive, or `limit` is outside 1..250.
-        """
-        params = _order_filter(status_id, min_date_created, limit, sort, include_consignments, date_style)
-        return self._orders(params, limit)
-
-    async def _orders(self, params: Params, limit: int) -> AsyncIterator[Order]:
-        async for row in self._v2_rows("/v2/orders", params, limit):
-            yield Order.model_validate(row)
-
     def iter_listed_orders(
         self,
         *,
@@ -173,7 +146,8 @@ class StoreApi:
         include_consignments: bool = False,
         date_style: DateStyle = "iso",
     ) -> AsyncIterator[ListedOrder]:
-        """Like `iter_orders`, but a row that does not parse is yielded as such, not raised.
+        """Orders in one status created at or after `min_date_created`, every page; a row that does
+        not parse is yielded as such, not raised.
 
         One malformed order must not hide the rest of the store's orders from a poll.
 

@@ -273,7 +273,3 @@ class RateLimiterRegistry:
             if not self._limiters[oldest].idle():
                 return
             del self._limiters[oldest]
-
-    def forget(self, store_hash: str) -> None:
-        """Drop a store's pacing state (e.g. once its channel is disconnected)."""
-        self._limiters.pop(store_hash, None)
