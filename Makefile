@@ -43,5 +43,7 @@ format: sync
 	@$(UV) run ruff format .
 	@$(UV) run ruff check --fix .
 
+BENCH_ARGS ?=
+
 bench: sync services
-	@$(UV) run python -m bench
+	@$(UV) run python -m bench $(BENCH_ARGS)

@@ -8,6 +8,7 @@ import uuid
 import aio_pika
 import asyncpg
 from aiohttp import ClientSession, web
+from bigcommerce_sandbox.runner import run_sandbox
 
 from bench.harness import BenchEnv, StageResult, Stopwatch
 
@@ -115,3 +116,33 @@ async def http_round_trips(env: BenchEnv) -> StageResult:
 
 
 BASELINES = (publish_with_confirms, consume_and_ack, batched_insert, http_round_trips)
+
+
+async def sandbox_round_trips(env: BenchEnv, items: int, requests_per_item: float) -> StageResult:
+    """Raw aiohttp GETs of an order from the sandbox, `requests_per_item` per item, 8 in flight.
+
+    The baseline of a stage that makes that many BigCommerce requests per item against the same
+    sandbox: the ratio then shows what the connector adds beyond the requests it must make.
+    """
+    requests = max(200, round(items * requests_per_item))
+    async with run_sandbox() as sandbox:
+        store = sandbox.create_store(rate_quota=10_000_000)
+        order = sandbox.add_order(store.hash)
+        headers = {"X-Auth-Token": sandbox.issue_token(store.hash), "Accept": "application/json"}
+        url = f"{sandbox.api_url}/stores/{store.hash}/v2/orders/{order.id}"
+        window = asyncio.Semaphore(8)
+        async with ClientSession(headers=headers) as session:
+
+            async def one() -> None:
+                async with window, session.get(url) as response:
+                    await response.read()
+                    response.raise_for_status()
+
+            with Stopwatch() as sw:
+                await asyncio.gather(*(one() for _ in range(requests)))
+    return StageResult(
+        f"baseline: aiohttp, {requests_per_item:.2f} sandbox GETs/item",
+        round(requests / requests_per_item),
+        sw.seconds,
+        api_calls=requests,
+    )

@@ -37,6 +37,20 @@ class StageResult:
         return None if self.api_calls is None or not self.items else self.api_calls / self.items
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A measured figure printed under the throughput rows: its value, the goal, and whether it is met."""
+
+    name: str
+    value: str
+    goal: str = ""
+    met: bool | None = None  # None: no goal, or nothing measured
+    note: str = ""
+
+
+Row = StageResult | Figure
+
+
 @dataclass
 class BenchEnv:
     """Servers for one stage: a fresh migrated database and private AMQP names."""
@@ -44,6 +58,7 @@ class BenchEnv:
     postgres_server: str = POSTGRES_SERVER
     amqp_url: str = AMQP_URL
     scale: int = 1000  # how many orders / despatches a stage handles
+    stores: int = 1000  # how many stores the capacity stages poll and flush
     topologies: list[Topology] = field(default_factory=list)
 
     def topology(self) -> Topology:
@@ -71,6 +86,10 @@ class BenchEnv:
                     await channel.exchange_delete(name)
         finally:
             await connection.close()
+
+    @staticmethod
+    def database_name(url: str) -> str:
+        return url.rsplit("/", 1)[1]
 
     def database_url(self, name: str) -> str:
         return self.postgres_server.rsplit("/", 1)[0] + f"/{name}"

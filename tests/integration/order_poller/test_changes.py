@@ -71,6 +71,19 @@ class Shop:
         self.rig.time.advance(901)  # due again, and what the merchant does next is a later second
         return published
 
+    async def despatched(self, order_id: int) -> OrderDespatched:
+        """Click & Drop despatches the order: the despatch recorded as the writer's ingest does."""
+        despatch = OrderDespatched(
+            channel_id=self.channel_id,
+            store_hash=self.store_hash,
+            order_id=order_id,
+            despatched_at=self.rig.time.now(),
+            tracking_number="TT123456785GB",
+        )
+        async with self.rig.pool.acquire() as conn:
+            assert await record_despatch(conn, despatch)
+        return despatch
+
     def listings(self) -> list[str]:
         return [r.query for r in self.rig.sandbox.requests(self.store_hash) if r.path.endswith("/v2/orders")]
 
@@ -189,15 +202,7 @@ async def test_touch_own_writeback_and_nothing_new_announce_nothing(
 
     await shop.merchant.touch(touched.id, staff_notes="rang the customer")
     # our own write-back, as the status writer does it: the despatch recorded, a shipment, the PUT
-    despatch = OrderDespatched(
-        channel_id=shop.channel_id,
-        store_hash=shop.store_hash,
-        order_id=ours.id,
-        despatched_at=shop.rig.time.now(),
-        tracking_number="TT123456785GB",
-    )
-    async with pool.acquire() as conn:
-        assert await record_despatch(conn, despatch)
+    despatch = await shop.despatched(ours.id)
     api = shop.rig.client.store(shop.store_hash, shop.token)
     line = ours.lines[0]
     shipment = NewShipment(
@@ -320,14 +325,7 @@ async def test_a_change_found_by_a_webhook_costs_one_request_of_the_order(
     assert await gateway_request(pool, shop, cancelled.id, 5)
     # a move of an order never downloaded, and our own write-back's move, request nothing
     assert not await gateway_request(pool, shop, never_downloaded.id, 5)
-    despatch = OrderDespatched(
-        channel_id=shop.channel_id,
-        store_hash=shop.store_hash,
-        order_id=ours.id,
-        despatched_at=shop.rig.time.now(),
-    )
-    async with pool.acquire() as conn:
-        assert await record_despatch(conn, despatch)
+    await shop.despatched(ours.id)
     assert not await gateway_request(pool, shop, ours.id, 2)
 
     (result,) = await shop.rig.poller().run_once()
@@ -380,15 +378,7 @@ async def test_a_despatch_after_the_cancellation_was_found_is_refused_by_the_wri
     await shop.merchant.cancel(order.id)
     assert await shop.poll(probe) == 1  # OrderChanged, cancelled: the memory says so now
     # Click & Drop had printed the label already and despatches it anyway
-    despatch = OrderDespatched(
-        channel_id=shop.channel_id,
-        store_hash=shop.store_hash,
-        order_id=order.id,
-        despatched_at=shop.rig.time.now(),
-        tracking_number="TT123456785GB",
-    )
-    async with pool.acquire() as conn:
-        assert await record_despatch(conn, despatch)
+    despatch = await shop.despatched(order.id)
     shop.rig.sandbox.clear_requests(shop.store_hash)
 
     writer = Flusher(
@@ -400,3 +390,22 @@ async def test_a_despatch_after_the_cancellation_was_found_is_refused_by_the_wri
     assert (row["state"], row["reason"]) == ("failed", "order cancelled in BigCommerce")
     assert not [r for r in shop.rig.sandbox.requests(shop.store_hash) if r.method != "GET"]
     assert shop.rig.sandbox.order(shop.store_hash, order.id).shipments == []
+
+
+async def test_a_failed_despatch_counts_as_ours_only_once_it_created_a_shipment(
+    shop: Shop, probe: Probe, pool: asyncpg.Pool
+) -> None:
+    half_written, refused = (shop.rig.sandbox.add_order(shop.store_hash) for _ in range(2))
+    assert await shop.poll(probe) == 2
+    for order, shipment_ids in ((half_written, [7]), (refused, [])):
+        despatch = await shop.despatched(order.id)
+        await pool.execute(
+            "UPDATE despatches SET state = 'failed', shipment_ids = $2 WHERE event_id = $1",
+            despatch.event_id,
+            shipment_ids,
+        )
+        await shop.merchant.ship_by_hand(order.id)  # BigCommerce shows both as Shipped
+
+    assert await shop.poll(probe) == 1
+    (event,) = await probe.changed(1)
+    assert (event.order.order_id, event.changes) == (refused.id, ["status"])

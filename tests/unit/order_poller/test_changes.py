@@ -74,8 +74,8 @@ BEFORE_ADDRESSES = [address(1), address(2, city="Leeds")]
 BEFORE = seen(9, BEFORE_LINES, BEFORE_ADDRESSES).memory()
 
 
-def changes(now: Observed, *, own: bool = False, before: OrderMemory = BEFORE) -> tuple[OrderChange, ...]:
-    return detect(before, now, downloaded_statuses=DOWNLOADED, own_writeback=own)
+def changes(now: Observed, *, before: OrderMemory = BEFORE) -> tuple[OrderChange, ...]:
+    return detect(before, now, downloaded_statuses=DOWNLOADED)
 
 
 @pytest.mark.parametrize("status_id", [4, 5, 6])
@@ -94,22 +94,21 @@ def test_a_move_between_cancelled_statuses_is_no_news_but_is_remembered() -> Non
     cancelled = seen(5, BEFORE_LINES, BEFORE_ADDRESSES).memory()
     now = seen(4, BEFORE_LINES, BEFORE_ADDRESSES)
     assert changes(now, before=cancelled) == ()
-    assert needs_memory_update(cancelled, now, own_writeback=False)
+    assert needs_memory_update(cancelled, now)
 
 
-def test_shipped_by_hand_is_status_and_our_own_writeback_is_nothing() -> None:
+def test_shipped_by_hand_is_status_without_an_items_change() -> None:
     shipped = [line(1, 2, quantity_shipped=2), line(2, 1, address=2, quantity_shipped=1)]
     now = seen(2, shipped, BEFORE_ADDRESSES)
     assert changes(now) == ("status",)
-    assert changes(now, own=True) == ()
-    assert not needs_memory_update(BEFORE, now, own_writeback=True)
+    assert now.memory().consignments == ()  # nothing left to ship, as the writer will read it
 
 
 def test_a_move_between_statuses_outside_the_downloaded_ones_is_no_news() -> None:
     shipped = seen(2, BEFORE_LINES, BEFORE_ADDRESSES).memory()
     now = seen(10, BEFORE_LINES, BEFORE_ADDRESSES)
     assert changes(now, before=shipped) == ()
-    assert needs_memory_update(shipped, now, own_writeback=False)
+    assert needs_memory_update(shipped, now)
     assert changes(seen(4, BEFORE_LINES, BEFORE_ADDRESSES), before=shipped) == ("cancelled",)
 
 
@@ -122,7 +121,7 @@ def test_own_writeback_needs_a_despatch_and_a_writeback_status() -> None:
 
 def test_a_move_within_the_downloaded_statuses_is_no_news() -> None:
     now = seen(11, BEFORE_LINES, BEFORE_ADDRESSES)
-    assert detect(BEFORE, now, downloaded_statuses=(9, 11), own_writeback=False) == ()
+    assert detect(BEFORE, now, downloaded_statuses=(9, 11)) == ()
     assert changes(now) == ("status",)
 
 
@@ -153,7 +152,7 @@ def test_quantities_and_lines() -> None:
 def test_a_touch_is_nothing() -> None:
     now = seen(9, BEFORE_LINES, BEFORE_ADDRESSES)
     assert changes(now) == ()
-    assert not needs_memory_update(BEFORE, now, own_writeback=False)
+    assert not needs_memory_update(BEFORE, now)
 
 
 def test_several_changes_at_once_in_the_contracts_order() -> None:

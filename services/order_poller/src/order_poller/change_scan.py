@@ -166,16 +166,16 @@ class ChangeFinder:
             full = listed_lines(order)
             compared = full or compared_lines(order)
             if compared is None:
+                if not moved and order.modified_at == state.date_modified:
+                    return  # not expanded, and unchanged since last seen: not worth two requests
                 compared = full = await self._read_lines(order)
             observed = observe(order, *compared)
             if before is None:
                 # downloaded before the memory was kept: remember it as it is from now on
                 await self._record(order, state, observed, None)
                 return
-            changes = detect(
-                before, observed, downloaded_statuses=self._channel.order_status_ids, own_writeback=False
-            )
-            if not needs_memory_update(before, observed, own_writeback=False):
+            changes = detect(before, observed, downloaded_statuses=self._channel.order_status_ids)
+            if not needs_memory_update(before, observed):
                 return
             event = None
             if changes:

@@ -108,11 +108,12 @@ def _digest(shipping: ShippingAddress | None) -> str:
 
 
 def detect(
-    before: OrderMemory, now: Observed, *, downloaded_statuses: Collection[int], own_writeback: bool
+    before: OrderMemory, now: Observed, *, downloaded_statuses: Collection[int]
 ) -> tuple[OrderChange, ...]:
-    """The changes to announce, in the contract's order; empty for a touch or our own write-back."""
-    if own_writeback:
-        return ()
+    """The changes to announce, in the contract's order; empty for a touch.
+
+    Our own write-back is never judged here: the caller passes it over first (`is_own_writeback`).
+    """
     changes: list[OrderChange] = []
     moved = now.status_id != before.status_id
     if moved and now.status_id in CANCELLED_STATUSES:
@@ -153,10 +154,10 @@ def _items_changed(before: OrderMemory, now: Observed, *, moved: bool) -> bool:
     return any(units > 0 and line_id not in remembered for line_id, units in current.items())
 
 
-def needs_memory_update(before: OrderMemory, now: Observed, *, own_writeback: bool) -> bool:
-    """Whether to remember `now` (announced or not): never after our own write-back, whose outcome
-    the writer plans from what was downloaded and its own despatches."""
-    return not own_writeback and before != now.memory()
+def needs_memory_update(before: OrderMemory, now: Observed) -> bool:
+    """Whether to remember `now`, announced or not (never after our own write-back, which the caller
+    passes over: the writer plans from what was downloaded and its own despatches)."""
+    return before != now.memory()
 
 
 def change_event_id(

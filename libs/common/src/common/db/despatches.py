@@ -187,9 +187,10 @@ async def count_pending_by_channel(
 
 # -- the connector's own write-back, as BigCommerce shows it ---------------------------------------
 
-# Despatches the connector wrote or is writing: queued, mid-POST or written. Not `failed` or
-# `not_written`: those changed nothing in BigCommerce.
-WRITING_STATES: frozenset[str] = frozenset({"pending", "posting", "written"})
+# A despatch (row `p`) the connector wrote or is writing: queued, mid-POST or written, or one that
+# failed after some of its shipments were created. Other `failed` and `not_written` ones changed
+# nothing in BigCommerce.
+OWN_DESPATCH = "(p.state IN ('pending', 'posting', 'written') OR cardinality(p.shipment_ids) > 0)"
 
 
 def is_own_writeback(new_status_id: int, *, has_despatch: bool) -> bool:
@@ -204,9 +205,9 @@ def is_own_writeback(new_status_id: int, *, has_despatch: bool) -> bool:
 
 
 # despatches_channel_order_idx
-SELECT_ORDERS_WITH_DESPATCH = """
-SELECT DISTINCT order_id FROM despatches
- WHERE channel_id = $1 AND order_id = ANY($2::bigint[]) AND state = ANY($3::text[])
+SELECT_ORDERS_WITH_DESPATCH = f"""
+SELECT DISTINCT p.order_id FROM despatches p
+ WHERE p.channel_id = $1 AND p.order_id = ANY($2::bigint[]) AND {OWN_DESPATCH}
 """
 
 
@@ -216,5 +217,5 @@ async def orders_with_own_despatch(
     """Which of a channel's `order_ids` have a despatch the connector wrote or is writing (one query)."""
     if not order_ids:
         return frozenset()
-    rows = await conn.fetch(SELECT_ORDERS_WITH_DESPATCH, channel_id, list(order_ids), sorted(WRITING_STATES))
+    rows = await conn.fetch(SELECT_ORDERS_WITH_DESPATCH, channel_id, list(order_ids))
     return frozenset(row["order_id"] for row in rows)

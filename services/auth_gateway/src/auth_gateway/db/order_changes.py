@@ -14,7 +14,8 @@ async def moves_downloaded_order(
     conn: asyncpg.Connection, channel_id: uuid.UUID, store_hash: str, order_id: int, new_status_id: int
 ) -> bool:
     """True when the store downloaded the order and this move is not our own write-back: the poller
-    then fetches it to judge an OrderChanged (a move into a downloaded status is requested anyway)."""
+    then fetches it to judge an OrderChanged (a move into a downloaded status is requested anyway;
+    a move to the status already remembered is no news: `request_order_download` writes nothing)."""
     if not await conn.fetchval(SELECT_DOWNLOADED, store_hash, order_id):
         return False
     ours = order_id in await orders_with_own_despatch(conn, channel_id, [order_id])

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from common.db.despatches import WRITING_STATES
+from common.db.despatches import OWN_DESPATCH
 from common.events import OrderChanged
 from common.order_memory import OrderMemory, memory_from_row
 from common.outbox import enqueue
@@ -33,11 +33,10 @@ class DownloadedOrderState:
 
 # One query per listed page: the memory and whether a despatch of the channel's is on the way or
 # written (despatches_channel_order_idx).
-SELECT_STATES = """
+SELECT_STATES = f"""
 SELECT d.order_id, d.event_id, d.date_modified, d.status_id, d.consignments,
        EXISTS (SELECT 1 FROM despatches p
-                WHERE p.channel_id = $3 AND p.order_id = d.order_id
-                  AND p.state = ANY($4::text[])) AS has_own_despatch
+                WHERE p.channel_id = $3 AND p.order_id = d.order_id AND {OWN_DESPATCH}) AS has_own_despatch
   FROM downloaded_orders d
  WHERE d.store_hash = $1 AND d.order_id = ANY($2::bigint[])
 """
@@ -49,7 +48,7 @@ async def downloaded_states(
     """Which of `order_ids` the store downloaded, with what is remembered of each."""
     if not order_ids:
         return {}
-    rows = await conn.fetch(SELECT_STATES, store_hash, list(order_ids), channel_id, sorted(WRITING_STATES))
+    rows = await conn.fetch(SELECT_STATES, store_hash, list(order_ids), channel_id)
     return {
         row["order_id"]: DownloadedOrderState(
             order_id=row["order_id"],
