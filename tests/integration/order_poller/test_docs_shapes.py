@@ -220,3 +220,58 @@ async def test_documented_shapes_download_and_filters_are_checked_again(
     assert item.quantity == 2
     assert str(item.weight_grams) == "453.59"  # 1 lb per unit, in grams
     assert str(item.unit_price_inc_tax) == "109.00"
+
+
+def with_consignments(order: dict[str, Any], *, weight: bool) -> dict[str, Any]:
+    """The order as `include=consignments.line_items&consignment_structure=object` documents it
+    (`orderConsignment_Get`): its shipping consignment with the order products as line items."""
+    [address] = example_addresses(order["id"])
+    line = {**example_products(order["id"])[0], "price_inc_tax": "109.0000"}
+    if not weight:
+        del line["weight"]  # one report says consignment lines can lack weights (reference §4.6)
+    shipping = {k: v for k, v in address.items() if k != "order_id"}
+    shipping |= {"line_items": [line], "items_total": 2, "items_shipped": 0, "form_fields": []}
+    consignments = {
+        "pickups": [],
+        "shipping": [shipping],
+        "downloads": [],
+        "email": {"gift_certificates": []},
+    }
+    return {**order, "consignments": consignments}
+
+
+async def test_documented_consignments_stand_in_for_products_unless_a_line_lacks_its_weight(
+    pool: asyncpg.Pool,
+    relay: tuple[OutboxRelay, AbstractQueue],
+    docs_fake: tuple[str, list[dict[str, Any]], list[str]],
+) -> None:
+    outbox, probe = relay
+    url, orders, seen = docs_fake
+    now = datetime.now(UTC).replace(microsecond=0)
+    orders.extend(
+        [
+            with_consignments(example_order(104, now - timedelta(hours=1)), weight=True),
+            with_consignments(example_order(105, now - timedelta(hours=1)), weight=False),
+        ]
+    )
+    cipher = TokenCipher([generate_key()])
+    await add_channel(pool, cipher, STORE, "token")
+    async with aiohttp.ClientSession() as session:
+        poller = Poller(pool, BigCommerceClient(session, url), cipher, FAST_CONFIG)
+        (result,) = await poller.run_once()
+
+    assert result.outcome == "ok"
+    assert await downloaded_ids(pool, STORE) == {104, 105}
+    per_order = [p for p in seen if "/orders/" in p]
+    assert sorted(per_order) == [
+        f"/stores/{STORE}/v2/orders/105/products",
+        f"/stores/{STORE}/v2/orders/105/shipping_addresses",
+    ]
+    assert await outbox.run_once() == 2
+    events = {
+        e["order"]["order_id"]: e["order"]
+        for e in (json.loads(m.body) for m in await get_messages(probe, 2, timeout_s=10))
+    }
+    # the same order either way
+    assert events[104]["consignments"] == [{**events[105]["consignments"][0]}]
+    assert events[104]["consignments"][0]["items"][0]["weight_grams"] == "453.59"

@@ -37,6 +37,15 @@ def test_lateness_grows_it_up_to_the_ceiling_and_it_comes_back_down() -> None:
     assert sizing.limit(50.0) == 8
 
 
+def test_a_replica_just_started_measures_the_rate_over_the_time_it_has() -> None:
+    sizing = PollConcurrency(initial=8, ceiling=256, rate_window_s=30, headroom=1.0)
+    sizing.observe_poll(0.5)
+    for step in range(500):  # 100 a second for 5 s
+        sizing.observe_claim(step * 0.01, 1, lateness_s=0.0)
+    # 100/s x 0.5 s: not the 500 / 30 s of a window that has not passed yet
+    assert sizing.limit(5.0) == 50
+
+
 @pytest.mark.parametrize("bad", [{"initial": 0}, {"initial": 9, "ceiling": 8}, {"headroom": 0.5}])
 def test_bad_bounds_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"need|at least"):

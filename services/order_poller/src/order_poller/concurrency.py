@@ -41,6 +41,8 @@ class PollConcurrency:
     lateness_s: float = 0.0
     _claims: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
     _claimed_in_window: int = field(default=0, repr=False)
+    # the first claim seen: until a whole window has passed, the rate is over the time since
+    _first_claim_at: float | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.initial <= self.ceiling:
@@ -57,15 +59,21 @@ class PollConcurrency:
         """`claimed` stores were claimed at `at` (seconds, any monotonic clock); the first of them
         (the one due longest) fell due `lateness_s` ago."""
         if claimed > 0:
+            if self._first_claim_at is None:
+                self._first_claim_at = at
             self._claims.append((at, claimed))
             self._claimed_in_window += claimed
             self.lateness_s = max(0.0, lateness_s)
         self._forget_before(at - self.rate_window_s)
 
     def rate(self, now: float) -> float:
-        """Stores claimed per second over the last `rate_window_s`."""
+        """Stores claimed per second over the last `rate_window_s` (over the time since the first
+        claim, at least a second, while that is shorter: a replica just started sizes up at once)."""
         self._forget_before(now - self.rate_window_s)
-        return self._claimed_in_window / self.rate_window_s
+        if self._first_claim_at is None:
+            return 0.0
+        span = min(self.rate_window_s, max(1.0, now - self._first_claim_at))
+        return self._claimed_in_window / span
 
     def limit(self, now: float) -> int:
         """Stores to have in flight now."""
