@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from common.db.session_state import mark_session_state
+
 # Every key, so two jobs can never share one by accident.
 MIGRATIONS = 0x6263_6D69_6772  # "bcmigr": `connector migrate`, replicas starting together
 PERSONAL_DATA_RETENTION = 0x6263_7265_7431  # "bcret1": outbox, despatches, expired leases
@@ -22,11 +24,13 @@ UNLOCK = "SELECT pg_advisory_unlock($1)"
 
 async def try_lock(conn: asyncpg.Connection, key: int) -> bool:
     """Take a session advisory lock if free: the replica that gets it does the job, the others skip it."""
+    mark_session_state(conn)  # before: a lock taken by a query that then fails is still released
     return bool(await conn.fetchval(TRY_LOCK, key))
 
 
 async def lock(conn: asyncpg.Connection, key: int) -> None:
     """Wait for a session advisory lock."""
+    mark_session_state(conn)
     await conn.execute(LOCK, key)
 
 

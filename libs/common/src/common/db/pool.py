@@ -11,6 +11,7 @@ import asyncpg
 
 from common.db.errors import SERVER_ERRORS, DatabaseUnavailableError
 from common.db.migrate import require_current_schema
+from common.db.session_state import reset_pooled_connection
 from common.errors import MigrationError
 
 Pool = asyncpg.Pool
@@ -48,6 +49,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         max_size=max_size,
         connect=connect,
         init=_init_connection,
+        reset=reset_pooled_connection,
         command_timeout=30,
         server_settings={"application_name": "bigcommerce-connector", "timezone": "UTC"},
     )
