@@ -24,13 +24,6 @@ SQL = re.compile(
     r"|WITH\s+\w+\s+AS\s*\(|LISTEN\s|NOTIFY\s|(CREATE|ALTER|DROP)\s+(TABLE|INDEX|VIEW|ROLE)\s|TRUNCATE\s)",
     re.DOTALL,
 )
-# Modules still importing asyncpg at run time outside `db/`: each is being changed by another
-# piece of work this round. This list may only shrink.
-ASYNCPG_OUTSIDE_DB_PENDING = {
-    "order_poller/guard.py",
-    "order_poller/poller.py",
-    "order_poller/download.py",
-}
 
 
 def modules() -> list[Path]:
@@ -108,21 +101,9 @@ def test_no_sql_outside_db_packages(path: Path) -> None:
 def test_asyncpg_is_imported_only_by_db_packages(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     lines = [line for module, line in _runtime_imports(tree) if module.split(".")[0] == "asyncpg"]
-    if name_of(path) in ASYNCPG_OUTSIDE_DB_PENDING:
-        return
     assert lines == [], (
         f"{name_of(path)} imports asyncpg at lines {lines}: type-only imports go under TYPE_CHECKING"
     )
-
-
-def test_the_pending_list_names_only_modules_that_still_import_asyncpg() -> None:
-    by_name = {name_of(p): p for p in modules()}
-    for name in ASYNCPG_OUTSIDE_DB_PENDING:
-        assert name in by_name, f"{name} is gone: remove it from the list"
-        imports = _runtime_imports(ast.parse(by_name[name].read_text(encoding="utf-8")))
-        assert any(m.split(".")[0] == "asyncpg" for m, _ in imports), (
-            f"{name} is clean: remove it from the list"
-        )
 
 
 def module_name(path: Path) -> str:

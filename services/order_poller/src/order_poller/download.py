@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import asyncpg
 import structlog
 from common.bigcommerce.budget import time_budget
 from common.bigcommerce.client import MAX_PAGE_SIZE, ListedOrder, StoreApi
@@ -30,6 +29,9 @@ from order_poller.db.schedule import ClaimedChannel, save_store_info
 from order_poller.guard import ChannelGuard
 from order_poller.mapping import OrderSkippedError, build_event, check_listed, listed_lines
 from order_poller.metrics import ORDERS_DOWNLOADED, ORDERS_SKIPPED
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +55,7 @@ async def ignore_known_order(channel: ClaimedChannel, order: Order) -> None:
 
 
 @dataclass
-class StoreReport:
+class PollReport:
     """What one poll of a store did."""
 
     listed: int = 0
@@ -110,10 +112,10 @@ class StoreDownloader:
         # an order's requests and their retries: an order that outlasts it is retried next poll
         self._order_budget_s = order_budget_s
         self._on_known_order = on_known_order
-        self.report = StoreReport(weight_units=channel.weight_units)
+        self.report = PollReport(weight_units=channel.weight_units)
         self._skipped_before: frozenset[int] = frozenset()
 
-    async def run(self) -> StoreReport:
+    async def run(self) -> PollReport:
         """Poll every configured status over the whole window.
 
         Raises:

@@ -6,10 +6,12 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from order_poller.db.schedule import LeaseState, renew_lease
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 class ChannelStoppedError(Exception):

@@ -9,9 +9,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import asyncpg
 import structlog
 from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
@@ -39,14 +38,17 @@ from order_poller.db.schedule import (
     release_lease,
     seconds_to_next_claimable,
 )
-from order_poller.download import KnownOrderHandler, StoreDownloader, StoreReport
+from order_poller.download import KnownOrderHandler, PollReport, StoreDownloader
 from order_poller.guard import ChannelGuard, ChannelStoppedError
 from order_poller.metrics import POLL_CONCURRENCY_LIMIT, POLL_DURATION, POLLS, POLLS_IN_FLIGHT
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
-Outcome = Literal["ok", "failed", "reauthorization_required", "permissions_missing", "stopped"]
+HostClock = Callable[[], datetime]
+PollOutcome = Literal["ok", "failed", "reauthorization_required", "permissions_missing", "stopped"]
 
 PERMISSIONS_MISSING = (
     "permissions missing: BigCommerce refused the app's scopes (403); "
@@ -100,8 +102,8 @@ class PollResult:
 
     channel_id: uuid.UUID
     store_hash: str
-    outcome: Outcome
-    report: StoreReport
+    outcome: PollOutcome
+    report: PollReport
     error: str | None = None
 
 
@@ -116,7 +118,7 @@ class Poller:
         config: PollerConfig,
         *,
         owner: str | None = None,
-        clock: Clock | None = None,
+        clock: HostClock | None = None,
         rng: random.Random | None = None,
         on_downloaded: Callable[[], None] = lambda: None,
         on_known_order: KnownOrderHandler | None = None,
@@ -199,14 +201,14 @@ class Poller:
                 with contextlib.suppress(*SERVER_ERRORS):
                     await self._release(channel)
                 result = PollResult(
-                    channel.id, channel.store_hash, "failed", StoreReport(), type(failure).__name__
+                    channel.id, channel.store_hash, "failed", PollReport(), type(failure).__name__
                 )
             except Exception as failure:
                 # a bug must not keep the store leased until the lease runs out, nor stop the loop
                 log.exception("store_poll_crashed", store_hash=channel.store_hash)
                 with contextlib.suppress(*SERVER_ERRORS):
                     await self._release(channel)
-                result = PollResult(channel.id, channel.store_hash, "failed", StoreReport(), repr(failure))
+                result = PollResult(channel.id, channel.store_hash, "failed", PollReport(), repr(failure))
         POLLS.labels(outcome=result.outcome).inc()
         log.info(
             "store_poll_finished",
@@ -233,8 +235,8 @@ class Poller:
             # the claim has just read status and grant and set the lease: it is the first check
             checked_now=True,
         )
-        report = StoreReport(weight_units=channel.weight_units)
-        outcome: Outcome = "ok"
+        report = PollReport(weight_units=channel.weight_units)
+        outcome: PollOutcome = "ok"
         error: str | None = None
         requests: list[OrderRequest] = []
         if channel.orders_requested_at is not None:

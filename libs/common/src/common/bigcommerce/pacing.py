@@ -11,7 +11,7 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], float]
+MonotonicClock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 # When a response says how many requests are left but not when the window resets, look again
@@ -54,7 +54,7 @@ class RateLimiter:
         store_hash: str,
         *,
         quota_share: float = DEFAULT_QUOTA_SHARE,
-        clock: Clock = time.monotonic,
+        clock: MonotonicClock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
@@ -237,7 +237,7 @@ class RateLimiterRegistry:
         self,
         *,
         quota_share: float = DEFAULT_QUOTA_SHARE,
-        clock: Clock = time.monotonic,
+        clock: MonotonicClock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
