@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import structlog
 
 from common.db.errors import SERVER_ERRORS, DatabaseUnavailableError
 from common.db.migrate import require_current_schema
 from common.db.session_state import reset_pooled_connection
 from common.errors import MigrationError
+
+log = structlog.get_logger(__name__)
+
+# How long closing a pool waits for connections still in use before it cuts them.
+CLOSE_TIMEOUT_S = 10.0
 
 Pool = asyncpg.Pool
 Connection = asyncpg.Connection
@@ -58,8 +65,13 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 
 @asynccontextmanager
-async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
+async def open_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, close_timeout_s: float = CLOSE_TIMEOUT_S
+) -> AsyncIterator[asyncpg.Pool]:
     """A pool for the lifetime of the block, on a database migrated to this release's schema.
+
+    Closing waits for connections still in use at most `close_timeout_s`, then cuts them: a shutdown
+    never hangs on a connection some task forgot to give back.
 
     Raises:
         MigrationError: the database does not exist or lacks a migration (fail fast at boot).
@@ -72,7 +84,11 @@ async def open_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Async
         await require_current_schema(pool)
         yield pool
     finally:
-        await pool.close()
+        try:
+            await asyncio.wait_for(pool.close(), close_timeout_s)
+        except TimeoutError:
+            log.warning("database_pool_close_timed_out", waited_s=close_timeout_s)
+            pool.terminate()
 
 
 async def ping(pool: asyncpg.Pool) -> bool:

@@ -1,10 +1,12 @@
-"""Connections go back to the pool clean, and only those that held session state pay a reset."""
+"""The pool: connections go back clean, only those that held session state pay a reset, and closing never hangs."""
 
 from __future__ import annotations
 
 import asyncpg
 from common.db import advisory_locks
 from common.db.pool import open_pool
+
+from tests.support.waiting import eventually
 
 KEY = 0x7465_7374  # a key no job uses
 
@@ -47,3 +49,19 @@ async def test_an_open_transaction_is_rolled_back_before_reuse(database_url: str
         async with pool.acquire() as conn:
             assert not conn.is_in_transaction()
             assert await conn.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+
+
+async def test_closing_does_not_wait_forever_for_a_connection_never_given_back(database_url: str) -> None:
+    async with open_pool(database_url, close_timeout_s=0.2) as pool:
+        forgotten = await pool.acquire()  # a task that never releases it
+        pid = forgotten.get_server_pid()
+    assert pool.is_closing()
+    admin = await asyncpg.connect(database_url)
+
+    async def cut() -> bool:  # the forgotten connection was cut, not left open on the server
+        return await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid) == 0
+
+    try:
+        assert await eventually(cut)
+    finally:
+        await admin.close()
