@@ -263,10 +263,19 @@ async def _uninstall_and_check(rig: Rig, shop: Shop, quiet_hash: str, pool: asyn
     """Uninstall in BigCommerce: disconnected, ChannelDisconnected, token erased, never used again."""
     sandbox = rig.sandbox
     await sandbox.drain()  # the status webhooks of the write-backs have all been delivered
-    # Uninstall right after a poll of the store: the next is due a poll interval later, so any
-    # request logged after the cutoff is one the connector sent with the revoked token.
+    # Uninstall right after a poll of the store has ended (its listings made, its lease handed back):
+    # the next is due a poll interval later, so any request logged after the cutoff is one the
+    # connector sent with the revoked token.
     listings = order_listings(sandbox, shop.hash)
     await wait_until(lambda: order_listings(sandbox, shop.hash) > listings, "a poll of the store")
+
+    async def poll_ended() -> bool:
+        owner = await pool.fetchval(
+            "SELECT poll_lease_owner FROM channels WHERE id = $1", uuid.UUID(shop.channel_id)
+        )
+        return owner is None
+
+    await wait_until(poll_ended, "the poll to end")
     cutoff = len(sandbox.requests(shop.hash))
     async with rig.http.post(
         f"{sandbox.base_url}/marketplace/uninstall", data={"store": shop.hash}, allow_redirects=False
