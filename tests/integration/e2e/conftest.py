@@ -24,6 +24,7 @@ from tests.integration.e2e.rig import (
     Service,
     Services,
     delete_contract_queues,
+    services_env,
 )
 from tests.support.waiting import free_port
 
@@ -65,21 +66,15 @@ async def rig(
     async with run_sandbox(app=app, allow_insecure_destinations=True) as sandbox:
         key = generate_key()
         env = {
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "AMQP_EXCHANGE": topology.exchange,
-            "BIGCOMMERCE_CLIENT_ID": CLIENT_ID,
-            "BIGCOMMERCE_CLIENT_SECRET": CLIENT_SECRET,
-            "BIGCOMMERCE_API_URL": sandbox.api_url,
-            "BIGCOMMERCE_LOGIN_URL": sandbox.login_url,
-            "PUBLIC_BASE_URL": gateway_url,
-            "CLICKDROP_APP_URL": gateway_url,
-            "TOKEN_ENCRYPTION_KEYS": key,
-            "INTERNAL_API_TOKENS": API_TOKEN,
-            "POLL_INTERVAL_MIN_SECONDS": "1",
-            "POLL_INTERVAL_MAX_SECONDS": "2",
+            **services_env(
+                database_url=database_url,
+                amqp_url=amqp_url,
+                exchange=topology.exchange,
+                sandbox=sandbox,
+                gateway_url=gateway_url,
+                key=key,
+            ),
             "FLUSH_INTERVAL_SECONDS": "2",
-            "LOG_FORMAT": "json",
         }
         assert not set(env) - CONTRACT_VARIABLES, "only CONTRACT §2 variables"
         # the demo's stand-in settings pages, on as `make run` turns them on (the browser walk uses them)

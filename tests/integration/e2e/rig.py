@@ -28,6 +28,29 @@ READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 25.0  # above the services' default shutdown grace (20 s)
 
 
+def services_env(
+    *, database_url: str, amqp_url: str, exchange: str, sandbox: Sandbox, gateway_url: str, key: str
+) -> dict[str, str]:
+    """The CONTRACT §2 environment every service of a rig starts with: the sandbox as BigCommerce,
+    the gateway at `gateway_url`, polls every 1-2 s."""
+    return {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "AMQP_EXCHANGE": exchange,
+        "BIGCOMMERCE_CLIENT_ID": CLIENT_ID,
+        "BIGCOMMERCE_CLIENT_SECRET": CLIENT_SECRET,
+        "BIGCOMMERCE_API_URL": sandbox.api_url,
+        "BIGCOMMERCE_LOGIN_URL": sandbox.login_url,
+        "PUBLIC_BASE_URL": gateway_url,
+        "CLICKDROP_APP_URL": gateway_url,
+        "TOKEN_ENCRYPTION_KEYS": key,
+        "INTERNAL_API_TOKENS": API_TOKEN,
+        "POLL_INTERVAL_MIN_SECONDS": "1",
+        "POLL_INTERVAL_MAX_SECONDS": "2",
+        "LOG_FORMAT": "json",
+    }
+
+
 async def wait_until(
     condition: Callable[[], Awaitable[bool] | bool], what: str, *, timeout_s: float = 15.0
 ) -> None:

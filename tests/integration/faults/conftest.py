@@ -15,7 +15,13 @@ from bigcommerce_sandbox import AppConfig, run_sandbox
 from common.amqp import Topology
 from common.crypto import TokenCipher, generate_key
 
-from tests.integration.e2e.rig import API_TOKEN, CLIENT_ID, CLIENT_SECRET, EventTap, delete_contract_queues
+from tests.integration.e2e.rig import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    EventTap,
+    delete_contract_queues,
+    services_env,
+)
 from tests.integration.faults.rig import FaultRig
 from tests.support.waiting import free_port
 
@@ -47,19 +53,14 @@ async def fault_rig(
     async with run_sandbox(app=app, allow_insecure_destinations=True) as sandbox:
         key = generate_key()
         env = {
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "AMQP_EXCHANGE": topology.exchange,
-            "BIGCOMMERCE_CLIENT_ID": CLIENT_ID,
-            "BIGCOMMERCE_CLIENT_SECRET": CLIENT_SECRET,
-            "BIGCOMMERCE_API_URL": sandbox.api_url,
-            "BIGCOMMERCE_LOGIN_URL": sandbox.login_url,
-            "PUBLIC_BASE_URL": gateway_url,
-            "CLICKDROP_APP_URL": gateway_url,
-            "TOKEN_ENCRYPTION_KEYS": key,
-            "INTERNAL_API_TOKENS": API_TOKEN,
-            "POLL_INTERVAL_MIN_SECONDS": "1",
-            "POLL_INTERVAL_MAX_SECONDS": "2",
+            **services_env(
+                database_url=database_url,
+                amqp_url=amqp_url,
+                exchange=topology.exchange,
+                sandbox=sandbox,
+                gateway_url=gateway_url,
+                key=key,
+            ),
             "FLUSH_INTERVAL_SECONDS": "1",
             # an outage is waited out in short steps, so the suite does not wait long after it
             "SERVER_RETRY_INITIAL_SECONDS": "0.05",
@@ -67,7 +68,6 @@ async def fault_rig(
             # a despatch BigCommerce kept refusing is retried within seconds, not the production minute
             "RETRY_BACKOFF_SECONDS": "0.5",
             "RETRY_BACKOFF_MAX_SECONDS": "2",
-            "LOG_FORMAT": "json",
         }
         channel = await amqp_connection.channel()
         exchange = await channel.declare_exchange(
