@@ -197,3 +197,42 @@ def test_no_import_cycle_in_any_package(package: str) -> None:
     graph = import_graph(package)
     assert len(graph) > 1
     assert cycles(graph) == []
+
+
+# Taking, renewing and releasing a lease or a job's turn: `common.leases` is the one place that does
+# it (`db/` modules hold the statements; the migration runner's lock is one of them). The poll lease's
+# statements are the poller's, wrapped into a `common.leases.RowLease` by `order_poller.guard`.
+LEASE_MACHINERY = {
+    "common.db.leases": {"acquire_lease", "renew_lease", "release_lease"},
+    "common.db.advisory_locks": {"try_lock", "lock", "unlock"},
+    "order_poller.db.schedule": {"renew_poll_lease", "release_poll_lease"},
+}
+LEASE_MODULES = {"common/leases.py", "order_poller/guard.py"}
+
+
+def lease_machinery_used(tree: ast.Module) -> list[str]:
+    used = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in LEASE_MACHINERY:
+            used += [alias.name for alias in node.names if alias.name in LEASE_MACHINERY[node.module]]
+        elif isinstance(node, ast.ImportFrom) and node.module == "common.db":
+            used += [f"common.db.{a.name}" for a in node.names if f"common.db.{a.name}" in LEASE_MACHINERY]
+        elif isinstance(node, ast.Import):
+            used += [alias.name for alias in node.names if alias.name in LEASE_MACHINERY]
+    return used
+
+
+def test_the_lease_check_sees_each_way_in() -> None:
+    tree = ast.parse(
+        "from common.db.advisory_locks import WEBHOOK_CHECK, try_lock\n"
+        "from common.db import leases\nimport common.db.advisory_locks\n"
+    )
+    assert lease_machinery_used(tree) == ["try_lock", "common.db.leases", "common.db.advisory_locks"]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules() if outside_db(p) and name_of(p) not in LEASE_MODULES], ids=name_of
+)
+def test_leases_and_job_turns_are_taken_only_through_common_leases(path: Path) -> None:
+    used = lease_machinery_used(ast.parse(path.read_text(encoding="utf-8")))
+    assert used == [], f"{name_of(path)} uses {used} directly: take leases and job turns with common.leases"

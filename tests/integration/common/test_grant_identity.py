@@ -10,7 +10,7 @@ import pytest
 from common.crypto import TokenCipher, generate_key
 from common.db.channels import mark_reauthorization_required
 from order_poller.db.schedule import claim_due_channels
-from order_poller.guard import ChannelGuard, ChannelStoppedError
+from order_poller.guard import ChannelGuard, ChannelStoppedError, poll_lease
 from status_writer.db.stores import channel_still_writable
 
 OLD, NEW = generate_key(), generate_key()
@@ -52,12 +52,8 @@ async def test_a_running_poll_survives_re_encryption_and_stops_on_a_new_grant(po
         pool, owner="poller-1", now=None, lease_until=None, limit=1, lease_s=60
     )
     guard = ChannelGuard(
-        pool,
-        claimed.id,
+        poll_lease(pool, claimed, owner="poller-1", lease_s=60, clock=None),
         claimed.grant_generation,
-        owner="poller-1",
-        lease_s=60,
-        clock=None,
         stopping=asyncio.Event(),
         recheck_interval_s=0,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import asyncpg
@@ -212,3 +213,22 @@ async def test_stop_abandons_a_hanging_poll_and_releases_its_lease(rig: Rig, poo
     rig.sandbox.faults(store_hash).clear()
     (result,) = await rig.poller().run_once()
     assert result.report.downloaded == 1
+
+
+async def test_a_replica_frozen_past_its_lease_sends_nothing_when_it_wakes(
+    rig: Rig, pool: asyncpg.Pool
+) -> None:
+    store_hash, channel_id = await rig.new_channel()
+    rig.sandbox.add_order(store_hash)
+    frozen = rig.poller(owner="frozen")
+    (claimed,) = await claim_due_channels(
+        pool, owner="frozen", now=rig.time.now(), lease_until=rig.time.now() + timedelta(seconds=60), limit=1
+    )
+
+    # claimed 61 s ago on this host's clock: another replica may hold the store by now
+    result = await frozen.poll_channel(claimed, taken_at=time.monotonic() - 61)
+
+    assert result.outcome == "stopped"
+    assert rig.sandbox.requests(store_hash) == []
+    owner = await pool.fetchval("SELECT poll_lease_owner FROM channels WHERE id = $1", channel_id)
+    assert owner is None  # handed back, still due: the next claim polls it

@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 from bigcommerce_sandbox.faults import Fault
-from common.leases import LeaseLostError, Leases
+from common.leases import FencedLeases, LeaseLostError
 from status_writer.db.stores import FLUSH_LEASE_SCOPE
 from status_writer.db.writeback import Settlement, mark_posting, settle
 from status_writer.store_flush import FlushPolicy
@@ -29,8 +29,10 @@ async def test_fenced_writes_refuse_a_replica_whose_lease_was_taken_over(pool: a
         order = rig.order(store_hash)
         await rig.record(despatch(channel_id, store_hash, order.id))
         [row] = await rig.despatches(channel_id)
-        stalled = Leases(pool, FLUSH_LEASE_SCOPE, holder="stalled", duration_s=300, clock=rig.time.now)
-        successor = Leases(pool, FLUSH_LEASE_SCOPE, holder="successor", duration_s=300, clock=rig.time.now)
+        stalled = FencedLeases(pool, FLUSH_LEASE_SCOPE, holder="stalled", duration_s=300, clock=rig.time.now)
+        successor = FencedLeases(
+            pool, FLUSH_LEASE_SCOPE, holder="successor", duration_s=300, clock=rig.time.now
+        )
         old = await stalled.acquire(channel_id)
         assert old is not None
         assert await successor.acquire(channel_id) is None  # live: nobody else gets it

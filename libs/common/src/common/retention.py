@@ -26,8 +26,7 @@ import structlog
 from prometheus_client import Counter
 
 from common.backoff import Backoff, BackoffFactory
-from common.db.advisory_locks import DOWNLOAD_MEMORY_RETENTION, PERSONAL_DATA_RETENTION, try_lock, unlock
-from common.db.errors import is_server_error
+from common.db.advisory_locks import DOWNLOAD_MEMORY_RETENTION, PERSONAL_DATA_RETENTION
 from common.db.leases import purge_expired_leases
 from common.db.retention import (
     PURGE_CHANGE_SCANS,
@@ -37,6 +36,8 @@ from common.db.retention import (
     PURGE_SKIPPED_ORDERS,
     purge_batch,
 )
+from common.leases import job_turn
+from common.periodic import run_periodically
 from common.supervision import finish, spawn
 
 if TYPE_CHECKING:
@@ -95,16 +96,14 @@ async def sweep(pool: asyncpg.Pool, policy: RetentionPolicy) -> dict[str, int] |
                 )
             )
         for key, tables in jobs:
-            if not await try_lock(conn, key):
-                continue  # another replica is on it
-            ran = True
-            try:
+            async with job_turn(conn, key) as mine:
+                if not mine:
+                    continue  # another replica is on it
+                ran = True
                 for table, statement, days in tables:
                     deleted[table] = await _purge(conn, table, statement, days, policy.batch_size)
                 if key == PERSONAL_DATA_LOCK:
                     deleted["leases"] = await purge_expired_leases(conn, older_than_s=EXPIRED_LEASE_AGE_S)
-            finally:
-                await unlock(conn, key)
     if not ran:
         return None
     log.info("retention_swept", **deleted)
@@ -133,20 +132,12 @@ class RetentionSweeper:
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        backoff = self._backoff()
-        while True:
-            wait_s = self._policy.interval_s
-            try:
-                await sweep(self._pool, self._policy)
-                backoff.reset()
-            except Exception as error:
-                if not is_server_error(error):
-                    raise
-                wait_s = min(wait_s, backoff.next_delay())
-                log.warning(
-                    "retention_waiting_for_server", error=type(error).__name__, retry_in_s=round(wait_s, 3)
-                )
-            await asyncio.sleep(wait_s)
+        await run_periodically(
+            lambda: sweep(self._pool, self._policy),
+            name="retention",
+            interval_s=self._policy.interval_s,
+            backoff=self._backoff,
+        )
 
     async def __aenter__(self) -> RetentionSweeper:
         self._task = spawn(self._run(), name="retention")

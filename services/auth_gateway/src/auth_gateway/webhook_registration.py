@@ -11,8 +11,10 @@ import structlog
 from common.bigcommerce.client import StoreApi
 from common.bigcommerce.errors import BigCommerceError, InvalidRequest, NotFound, ReauthorizationRequired
 from common.crypto import TokenDecryptionError
-from common.db.advisory_locks import WEBHOOK_CHECK, try_lock, unlock
+from common.db.advisory_locks import WEBHOOK_CHECK
 from common.db.channels import mark_reauthorization_required
+from common.leases import job_turn
+from common.periodic import run_periodically
 from common.redaction import redact_text
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -128,22 +130,19 @@ async def check_all_hooks(gateway: Gateway) -> int:
 
     Returns how many hooks were created or reactivated (0 when another replica is checking).
     """
-    async with gateway.pool.acquire() as conn:
-        # one replica at a time runs the check, so two never create the same hook at once
-        if not await try_lock(conn, WEBHOOK_CHECK):
+    # one replica at a time runs the check, so two never create the same hook at once
+    async with gateway.pool.acquire() as conn, job_turn(conn, WEBHOOK_CHECK) as mine:
+        if not mine:
             return 0
-        try:
-            repaired = 0
-            for channel_id in await list_active_channel_ids(conn):
-                if await register_hook(gateway, channel_id) in ("created", "reactivated"):
-                    repaired += 1
-            purged = await purge_expired(conn)
-            # the security tables' expired rows go with the same daily round
-            purged_jwts = await purge_expired_jwts(conn)
-            purged_launches = await purge_expired_launches(conn)
-            purged_sessions = await purge_expired_sessions(conn)
-        finally:
-            await unlock(conn, WEBHOOK_CHECK)
+        repaired = 0
+        for channel_id in await list_active_channel_ids(conn):
+            if await register_hook(gateway, channel_id) in ("created", "reactivated"):
+                repaired += 1
+        purged = await purge_expired(conn)
+        # the security tables' expired rows go with the same daily round
+        purged_jwts = await purge_expired_jwts(conn)
+        purged_launches = await purge_expired_launches(conn)
+        purged_sessions = await purge_expired_sessions(conn)
     log.info(
         "webhooks_checked",
         repaired=repaired,
@@ -156,12 +155,11 @@ async def check_all_hooks(gateway: Gateway) -> int:
 
 
 async def run_hook_checks(gateway: Gateway, interval_s: float) -> None:
-    """Run `check_all_hooks` every `interval_s` until cancelled."""
-    while True:
-        await asyncio.sleep(interval_s)  # first check after one interval: load and activation cover startup
-        try:
-            await check_all_hooks(gateway)
-        except (OSError, BigCommerceError) as error:
-            log.warning("webhook_check_failed", error=str(error))
-        except Exception:
-            log.exception("webhook_check_crashed")
+    """Run `check_all_hooks` every `interval_s` until cancelled (the first after one interval: load
+    and activation cover startup); a database outage is waited out, a bug ends the task."""
+    await run_periodically(
+        lambda: check_all_hooks(gateway),
+        name="webhook_check",
+        interval_s=interval_s,
+        first_after_s=interval_s,
+    )

@@ -1,14 +1,16 @@
-"""Keeps a running store poll honest: lease renewed, channel still active, token unchanged, not stopping."""
+"""Keeps a running store poll honest: poll lease held and renewed, channel still active, token unchanged, not stopping."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from order_poller.db.schedule import LeaseState, renew_lease
+from common.backoff import Backoff, BackoffFactory
+from common.leases import LeaseLostError, RowLease, WallClock
+
+from order_poller.db.schedule import ClaimedChannel, PolledChannelState, release_poll_lease, renew_poll_lease
 
 if TYPE_CHECKING:
     import asyncpg
@@ -18,32 +20,56 @@ class ChannelStoppedError(Exception):
     """The poll must end now without another request: disconnected, token changed, lease lost or shutdown."""
 
 
+def poll_lease(
+    pool: asyncpg.Pool,
+    channel: ClaimedChannel,
+    *,
+    owner: str,
+    lease_s: float,
+    clock: WallClock | None,
+    taken_at: float | None = None,
+    backoff: BackoffFactory = Backoff,
+) -> RowLease[PolledChannelState]:
+    """The poll lease the claim took on `channel` (columns of its row), renewed with a re-read of its
+    status and grant. `taken_at`: `time.monotonic()` from before the claim's statement (None: now)."""
+
+    async def renew() -> PolledChannelState | None:
+        # no driven clock: the lease is counted on the database's clock, like the claim
+        lease_until = None if clock is None else clock() + timedelta(seconds=lease_s)
+        return await renew_poll_lease(pool, channel.id, owner=owner, lease_until=lease_until, lease_s=lease_s)
+
+    async def release() -> None:
+        await release_poll_lease(pool, channel.id, owner=owner)
+
+    return RowLease(
+        f"poll/{channel.id}",
+        duration_s=lease_s,
+        taken_at=time.monotonic() if taken_at is None else taken_at,
+        renew=renew,
+        release=release,
+        backoff=backoff,
+    )
+
+
 class ChannelGuard:
     """Checked before every request group of a poll.
 
-    Re-reads status and grant generation (and renews the lease) at most every `recheck_interval_s`, so a
-    disconnect or uninstall stops requests within seconds and an erased token is never sent.
+    Renews the poll lease, re-reading status and grant generation in the same statement, at most
+    every `recheck_interval_s`, so a disconnect or uninstall stops requests within seconds and an
+    erased token is never sent; between renewals the lease's local deadline is checked for free.
     """
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        channel_id: uuid.UUID,
+        lease: RowLease[PolledChannelState],
         grant_generation: int,
         *,
-        owner: str,
-        lease_s: float,
-        clock: Callable[[], datetime] | None,
         stopping: asyncio.Event,
         recheck_interval_s: float,
         checked_now: bool = False,
     ) -> None:
-        self._pool = pool
-        self._channel_id = channel_id
+        self.lease = lease
         self._grant = grant_generation
-        self._owner = owner
-        self._lease_s = lease_s
-        self._clock = clock
         self._stopping = stopping
         self._interval = recheck_interval_s
         # True when the caller has just read status and grant and set the lease (the claim)
@@ -57,29 +83,23 @@ class ChannelGuard:
             raise ChannelStoppedError("the poller is shutting down")
         loop = asyncio.get_running_loop()
         async with self._lock:  # the poll's concurrent order tasks share one re-read
-            if self._stopped is None and (
-                self._checked_at is None or loop.time() - self._checked_at >= self._interval
-            ):
-                # no driven clock: the lease is counted on the database's clock, like the claim
-                lease_until = (
-                    None if self._clock is None else self._clock() + timedelta(seconds=self._lease_s)
-                )
-                state = await renew_lease(
-                    self._pool,
-                    self._channel_id,
-                    owner=self._owner,
-                    lease_until=lease_until,
-                    lease_s=self._lease_s,
-                )
-                self._checked_at = loop.time()
-                self._stopped = self._verdict(state)
+            if self._stopped is None:
+                self._stopped = await self._verdict(loop.time())
         if self._stopped is not None:
             raise ChannelStoppedError(self._stopped)
 
-    def _verdict(self, state: LeaseState) -> str | None:
+    async def _verdict(self, now: float) -> str | None:
         # sticky: once stopped, every later check of this poll fails too
-        if not state.held:
-            return "the poll lease was taken over or the channel is gone"
+        try:
+            if self._checked_at is not None and now - self._checked_at < self._interval:
+                self.lease.check()
+                return None
+            await self.lease.renew()
+        except LeaseLostError:
+            return "the poll lease was taken over or ran out, or the channel is gone"
+        self._checked_at = now
+        state = self.lease.row
+        assert state is not None  # a renewal that held read the row
         if state.status != "active":
             return f"the channel is {state.status}"
         if state.grant_generation != self._grant:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.channels import mark_reauthorization_required
 from common.db.errors import SERVER_ERRORS
 from common.events import utc_now
+from common.leases import RowLease
 from common.lifecycle import replica_id
 from pydantic import ValidationError
 
@@ -33,13 +34,13 @@ from order_poller.db.order_requests import OrderRequest, forget_served_requests,
 from order_poller.db.schedule import (
     ClaimedChannel,
     OrdersAgain,
+    PolledChannelState,
     claim_due_channels,
     finish_poll,
-    release_lease,
     seconds_to_next_claimable,
 )
 from order_poller.download import KnownOrderHandler, PollReport, StoreDownloader
-from order_poller.guard import ChannelGuard, ChannelStoppedError
+from order_poller.guard import ChannelGuard, ChannelStoppedError, poll_lease
 from order_poller.metrics import POLL_CONCURRENCY_LIMIT, POLL_DURATION, POLLS, POLLS_IN_FLIGHT
 
 if TYPE_CHECKING:
@@ -152,8 +153,11 @@ class Poller:
 
     async def poll_due_channels(self, limit: int | None = None) -> list[PollResult]:
         """One round: claim up to `limit` (default: concurrency) due channels and poll them all."""
+        taken_at = time.monotonic()
         claimed = await self._claim(self.config.concurrency if limit is None else limit)
-        return list(await asyncio.gather(*(self.poll_channel(channel) for channel in claimed)))
+        return list(
+            await asyncio.gather(*(self.poll_channel(channel, taken_at=taken_at) for channel in claimed))
+        )
 
     async def run_once(self) -> list[PollResult]:
         """Rounds until nothing is due any more; every result, in order (tests drive this)."""
@@ -179,35 +183,46 @@ class Poller:
             lease_s=self.config.lease_s,
         )
 
-    async def poll_channel(self, channel: ClaimedChannel) -> PollResult:
-        """Poll one claimed channel and release its lease, whatever happens."""
+    async def poll_channel(self, channel: ClaimedChannel, *, taken_at: float | None = None) -> PollResult:
+        """Poll one claimed channel and release its lease, whatever happens.
+
+        `taken_at`: `time.monotonic()` from before the claim's statement (None: now), where the
+        lease's local deadline counts from.
+        """
         started = self._clock()
         log.info("store_poll_started", store_hash=channel.store_hash, channel_id=str(channel.id))
+        lease = poll_lease(
+            self._pool,
+            channel,
+            owner=self.owner,
+            lease_s=self.config.lease_s,
+            clock=self._schedule_clock,
+            taken_at=taken_at,
+            backoff=self._backoff,
+        )
         with POLL_DURATION.time():
             try:
-                result = await self._poll(channel)
+                result = await self._poll(channel, lease)
             except asyncio.CancelledError:
                 # abandoned at shutdown: hand the store back at once, still due
-                with contextlib.suppress(*SERVER_ERRORS):
-                    await asyncio.shield(release_lease(self._pool, channel.id, owner=self.owner))
+                await asyncio.shield(lease.release())
                 POLLS.labels(outcome="stopped").inc()
                 raise
             except SERVER_ERRORS as failure:
-                # the database failed under the poll: the store stays due, its lease runs out, and
-                # the next claim (of any replica) polls it again; what was downloaded is committed
+                # the database failed under the poll: the store stays due and is handed back as
+                # soon as the database answers (or its lease runs out), and the next claim (of any
+                # replica) polls it again; what was downloaded is committed
                 log.warning(
                     "store_poll_database_failed", store_hash=channel.store_hash, error=type(failure).__name__
                 )
-                with contextlib.suppress(*SERVER_ERRORS):
-                    await self._release(channel)
+                await lease.release()
                 result = PollResult(
                     channel.id, channel.store_hash, "failed", PollReport(), type(failure).__name__
                 )
             except Exception as failure:
                 # a bug must not keep the store leased until the lease runs out, nor stop the loop
                 log.exception("store_poll_crashed", store_hash=channel.store_hash)
-                with contextlib.suppress(*SERVER_ERRORS):
-                    await self._release(channel)
+                await lease.release()
                 result = PollResult(channel.id, channel.store_hash, "failed", PollReport(), repr(failure))
         POLLS.labels(outcome=result.outcome).inc()
         log.info(
@@ -222,14 +237,10 @@ class Poller:
         )
         return result
 
-    async def _poll(self, channel: ClaimedChannel) -> PollResult:
+    async def _poll(self, channel: ClaimedChannel, lease: RowLease[PolledChannelState]) -> PollResult:
         guard = ChannelGuard(
-            self._pool,
-            channel.id,
+            lease,
             channel.grant_generation,
-            owner=self.owner,
-            lease_s=self.config.lease_s,
-            clock=self._schedule_clock,
             stopping=self._stopping,
             recheck_interval_s=self.config.recheck_interval_s,
             # the claim has just read status and grant and set the lease: it is the first check
@@ -291,7 +302,7 @@ class Poller:
                 error = "the store reports no weight unit: orders are downloaded with weight_grams 0"
         except ChannelStoppedError as stopped:
             log.info("store_poll_stopped", store_hash=channel.store_hash, reason=str(stopped))
-            await self._release(channel)
+            await lease.release()
             return PollResult(channel.id, channel.store_hash, "stopped", report, str(stopped))
         except ReauthorizationRequired:
             # no further request with this token until the app is installed again
@@ -357,22 +368,6 @@ class Poller:
         if not kept:
             log.warning("store_poll_lease_lost", store_hash=channel.store_hash)
 
-    async def _release(self, channel: ClaimedChannel) -> None:
-        await release_lease(self._pool, channel.id, owner=self.owner)
-
-    async def _release_through_outage(self, channel: ClaimedChannel) -> None:
-        """Release, retrying with backoff while the database fails, until the lease has run out anyway."""
-        backoff = self._backoff()
-        give_up_at = asyncio.get_running_loop().time() + self.config.lease_s
-        while True:
-            try:
-                await self._release(channel)
-                return
-            except SERVER_ERRORS:
-                if asyncio.get_running_loop().time() >= give_up_at:
-                    return
-                await asyncio.sleep(backoff.next_delay())
-
     async def run(self, stop: asyncio.Event, *, grace_s: float = 20.0) -> None:
         """Poll due channels until `stop`; then let running polls stop at their next check.
 
@@ -398,13 +393,14 @@ class Poller:
                         break
                 free = self._in_flight_limit(sizing, len(running)) - len(running)
                 try:
+                    taken_at = time.monotonic()
                     claimed = await self._claim(free)
                     caught_up_at = clock() if len(claimed) < free else None
                     sizing.observe_claim(
                         clock(), len(claimed), max((c.lateness_s for c in claimed), default=0.0)
                     )
                     for channel in claimed:
-                        running.add(asyncio.create_task(self._measured_poll(channel, sizing)))
+                        running.add(asyncio.create_task(self._measured_poll(channel, sizing, taken_at)))
                     POLLS_IN_FLIGHT.set(len(running))
                     if len(claimed) >= free:
                         delay = None  # every place taken: a poll's end (or a wake) looks again
@@ -438,9 +434,11 @@ class Poller:
         POLL_CONCURRENCY_LIMIT.set(limit)
         return limit
 
-    async def _measured_poll(self, channel: ClaimedChannel, sizing: PollConcurrency) -> PollResult:
+    async def _measured_poll(
+        self, channel: ClaimedChannel, sizing: PollConcurrency, taken_at: float
+    ) -> PollResult:
         started = asyncio.get_running_loop().time()
-        result = await self.poll_channel(channel)
+        result = await self.poll_channel(channel, taken_at=taken_at)
         if result.outcome != "stopped":  # a poll cut short says nothing of how long one takes
             sizing.observe_poll(asyncio.get_running_loop().time() - started)
         return result

@@ -16,7 +16,7 @@ from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient, StoreApi
 from common.crypto import TokenCipher, TokenDecryptionError
 from common.db.errors import is_server_error
-from common.leases import Lease, Leases
+from common.leases import FencedLease, FencedLeases
 from common.lifecycle import replica_id
 
 from status_writer.concurrency import FlushConcurrency
@@ -99,7 +99,7 @@ class Flusher:
         # Tests drive `clock` instead.
         self._clock = clock
         self._batch_limit = batch_limit
-        self._leases = Leases(
+        self._leases = FencedLeases(
             pool,
             FLUSH_LEASE_SCOPE,
             holder=self.holder,
@@ -216,7 +216,9 @@ class Flusher:
             # shielded: a cancelled flush still hands the store back rather than waiting for expiry
             await asyncio.shield(lease.release())
 
-    async def _flush_leased(self, channel_id: uuid.UUID, lease: Lease) -> tuple[str, StoreFlushReport] | None:
+    async def _flush_leased(
+        self, channel_id: uuid.UUID, lease: FencedLease
+    ) -> tuple[str, StoreFlushReport] | None:
         # re-read after taking the lease: a disconnect or new token since the scan must count
         channel = await load_flush_channel(self._pool, channel_id)
         if (

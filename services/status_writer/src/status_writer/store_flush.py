@@ -26,7 +26,7 @@ from common.bigcommerce.errors import (
 from common.bigcommerce.models import NewShipment, OrderProduct, Shipment
 from common.bigcommerce.statuses import CANCELLED_STATUSES
 from common.db.channels import mark_reauthorization_required
-from common.leases import Lease, LeaseLostError
+from common.leases import FencedLease, LeaseLostError
 from common.shipping_rules import lacks_address, with_only_address
 from pydantic import ValidationError
 
@@ -125,7 +125,7 @@ class StoreFlush:
         api: Callable[[Callable[[], Awaitable[None]]], StoreApi],
         channel: FlushChannel,
         *,
-        lease: Lease,
+        lease: FencedLease,
         clock: DatabaseClock,
         policy: FlushPolicy,
         stopping: asyncio.Event,

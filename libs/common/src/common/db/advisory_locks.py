@@ -1,8 +1,8 @@
 """PostgreSQL session advisory locks: which replica runs a periodic job, and every key in one list.
 
 A job that one replica at a time should run, and that needs no fencing (the work is idempotent and
-a second runner would only repeat it), takes one of these. Per-store work that must not be done
-twice uses a fenced lease instead (`common.leases`).
+a second runner would only repeat it), takes its turn with `common.leases.job_turn`, which uses
+these statements; only the migration runner (`common.db.migrate`) takes its lock here directly.
 """
 
 from __future__ import annotations

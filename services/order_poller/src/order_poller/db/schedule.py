@@ -91,39 +91,36 @@ async def claim_due_channels(
     return [ClaimedChannel.model_validate(dict(row)) for row in rows]
 
 
-class LeaseState(BaseModel):
-    """The channel as seen when renewing a lease: still ours, still active, still the same grant?"""
+class PolledChannelState(BaseModel):
+    """The channel as the poll lease's renewal reads it: still active, still the same grant?"""
 
     model_config = ConfigDict(frozen=True)
 
-    held: bool
-    status: str | None = None
-    grant_generation: int | None = None
+    status: str
+    grant_generation: int
 
 
 # Renewing and re-reading status and grant in one statement: a disconnect (token erased) or an
 # uninstall stops the poll at its next check.
 # Without an explicit end the lease runs `lease_s` from the database's clock, like the claims.
-RENEW_LEASE = """
+RENEW_POLL_LEASE = """
 UPDATE channels SET poll_lease_until = COALESCE($3::timestamptz, now() + make_interval(secs => $4))
  WHERE id = $1 AND poll_lease_owner = $2
 RETURNING status, grant_generation
 """
 
 
-async def renew_lease(
+async def renew_poll_lease(
     conn: asyncpg.Connection | asyncpg.Pool,
     channel_id: uuid.UUID,
     *,
     owner: str,
     lease_until: datetime | None,
     lease_s: float,
-) -> LeaseState:
-    """Extend our lease; `held` is False when another replica took it over or the channel is gone."""
-    row = await conn.fetchrow(RENEW_LEASE, channel_id, owner, lease_until, lease_s)
-    if row is None:
-        return LeaseState(held=False)
-    return LeaseState(held=True, **dict(row))
+) -> PolledChannelState | None:
+    """Extend our poll lease; None when another replica took it over or the channel is gone."""
+    row = await conn.fetchrow(RENEW_POLL_LEASE, channel_id, owner, lease_until, lease_s)
+    return None if row is None else PolledChannelState.model_validate(dict(row))
 
 
 # next_download_at: a value different from the one claimed means a download was requested while
@@ -192,17 +189,17 @@ async def finish_poll(
     return result.endswith(" 1")
 
 
-RELEASE_LEASE = """
+RELEASE_POLL_LEASE = """
 UPDATE channels SET poll_lease_owner = NULL, poll_lease_until = NULL
  WHERE id = $1 AND poll_lease_owner = $2
 """
 
 
-async def release_lease(
+async def release_poll_lease(
     conn: asyncpg.Connection | asyncpg.Pool, channel_id: uuid.UUID, *, owner: str
 ) -> None:
     """Give an unfinished poll back: the channel stays due, so another replica (or we) redo it."""
-    await conn.execute(RELEASE_LEASE, channel_id, owner)
+    await conn.execute(RELEASE_POLL_LEASE, channel_id, owner)
 
 
 # When the next channel becomes claimable: the first entry of the claim's index.
