@@ -106,3 +106,49 @@ async def test_toggle_off_channel_records_not_written(
     row = await pool.fetchrow("SELECT state, reason FROM despatches")
     assert row["state"] == "not_written"
     assert row["reason"] == "'Mark orders as despatched' is off for this channel"
+
+
+async def test_numbers_too_large_to_store_are_dead_lettered_at_once_and_extra_item_keys_ignored(
+    pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection, topology: Topology
+) -> None:
+    active = await add_channel(pool, "store4")
+
+    def with_fields(number: int, **fields: object) -> bytes:
+        return json.dumps({**json.loads(despatch(active, "store4", number).to_json()), **fields}).encode()
+
+    rejects = [
+        with_fields(1, order_id=2**70),
+        with_fields(2, order_address_id=2**63),
+        with_fields(3, items=[{"order_product_id": 2**64, "quantity": 1}]),
+        with_fields(4, items=[{"order_product_id": 5, "quantity": 2**63}]),
+    ]
+    bodies = [
+        *rejects,
+        with_fields(5),
+        with_fields(6, items=[{"order_product_id": 5, "quantity": 1, "sku": "A1"}]),
+    ]
+    queue = topology.queues[0]
+    async with BatchConsumer(amqp_connection, topology, queue, DespatchIngestor(pool), max_batch=50):
+        async with EventPublisher(amqp_connection, topology) as publisher:
+            for body in bodies:
+                await publisher.publish_raw(
+                    body,
+                    routing_key="order.despatched.bigcommerce",
+                    message_id=str(uuid.uuid4()),
+                    event_type="OrderDespatched",
+                )
+        channel = await amqp_connection.channel()
+        dlq = await channel.declare_queue(queue.dlq_name, passive=True)
+        dead = await get_messages(dlq, len(rejects))
+
+        async def good_ones_stored() -> bool:
+            return await count(pool) == 2
+
+        assert await eventually(good_ones_stored)
+
+    # dead-lettered by the consumer with the field named, not by the broker after ten redeliveries
+    fields = sorted(str(m.headers[REJECTION_REASON_HEADER]).split(":")[1].strip() for m in dead)
+    assert fields == ["items.0.order_product_id", "items.0.quantity", "order_address_id", "order_id"]
+    assert all("x-death" not in m.headers for m in dead)
+    items = await pool.fetchval("SELECT items FROM despatches WHERE order_id = 6")
+    assert items == [{"order_product_id": 5, "quantity": 1}]  # the pool decodes jsonb

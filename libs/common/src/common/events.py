@@ -45,6 +45,12 @@ Money = Annotated[
 """A decimal amount serialised as a decimal string with two places ("12.50")."""
 
 
+StoredId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+"""A positive whole number that fits PostgreSQL's bigint, where ids and quantities are stored: a larger
+one in a consumed event could never be stored, so the schema refuses it and the message is dead-lettered
+with the reason at once, instead of failing the insert on every redelivery."""
+
+
 # Published models always carry every field, defaults included: their schema says so (AsyncAPI).
 _PUBLISHED = ConfigDict(frozen=True, extra="ignore", json_schema_serialization_defaults_required=True)
 
@@ -197,10 +203,11 @@ class OrderChanged(StoreOrderEvent):
 
 
 class DespatchedItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # extra keys are ignored, as on the event itself: a sender that adds one (a sku) loses nothing
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
-    order_product_id: int = Field(gt=0)
-    quantity: int = Field(gt=0)
+    order_product_id: StoredId
+    quantity: StoredId
 
 
 class OrderDespatched(Event):
@@ -212,12 +219,12 @@ class OrderDespatched(Event):
 
     channel_id: uuid.UUID
     store_hash: str = Field(min_length=1, max_length=64)
-    order_id: int = Field(gt=0)
+    order_id: StoredId
     despatched_at: UtcTimestamp
     tracking_number: str | None = Field(default=None, max_length=50)
     carrier: str = "Royal Mail"
     service_name: str | None = Field(default=None, max_length=250)
-    order_address_id: int | None = Field(default=None, gt=0)
+    order_address_id: StoredId | None = None
     items: list[DespatchedItem] | None = None
 
     # Control characters are refused on the raw text, before any stripping could hide them: the
