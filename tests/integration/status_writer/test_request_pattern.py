@@ -70,7 +70,7 @@ async def test_a_remembered_order_whose_despatch_names_its_items_costs_one_post_
         assert (row["state"], row["reason"], row["shipment_ids"]) == ("written", None, [shipment.id])
 
 
-async def test_shipped_as_the_target_costs_only_the_post(pool: asyncpg.Pool) -> None:
+async def test_shipped_as_the_target_costs_the_post_and_the_put(pool: asyncpg.Pool) -> None:
     async with writer_rig(pool) as rig:
         store_hash, channel_id = await rig.new_channel(despatched_order_status="shipped")
         order = await remembered_order(rig, store_hash, channel_id)
@@ -78,8 +78,8 @@ async def test_shipped_as_the_target_costs_only_the_post(pool: asyncpg.Pool) -> 
 
         await rig.writer().flush_once()
 
-        assert rig.api_calls(store_hash) == [f"POST /orders/{order.id}/shipments"]
-        assert order.status_id == statuses.SHIPPED  # BigCommerce moved it when every item shipped
+        assert rig.api_calls(store_hash) == [f"POST /orders/{order.id}/shipments", f"PUT /orders/{order.id}"]
+        assert order.status_id == statuses.SHIPPED
 
 
 async def test_the_second_consignment_completes_the_order_from_what_the_connector_wrote_before(

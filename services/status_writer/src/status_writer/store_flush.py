@@ -363,12 +363,10 @@ class StoreFlush:
 
     async def _set_status(self, order_id: int) -> str | None:
         """Move a fully shipped order to the channel's despatched status; a refusal is a note, not a failure."""
+        # Shipped too: that BigCommerce moves a fully shipped order to Shipped by itself rests on a
+        # third-party page (reference §5.2, [shiptheory]), not on BigCommerce's own docs. The safe
+        # reading sends the PUT, a no-op where BigCommerce has moved it already.
         target = statuses.DESPATCHED_ORDER_STATUS_IDS[self._channel.despatched_order_status]
-        if target == statuses.SHIPPED:
-            # BigCommerce moves an order to Shipped by itself once every item has shipped
-            # (reference §5.2, documented; only the partial-shipment rules are unverified), and the
-            # status is only set once every item has: no request, neither a read nor a PUT
-            return None
         try:
             await self._api.update_order_status(order_id, target)
         except (InvalidRequest, NotFound) as error:
