@@ -106,6 +106,7 @@ async def test_pages_may_be_framed_only_by_bigcommerce_and_cookies_are_locked_do
         assert (cookie["samesite"], cookie["secure"]) == ("Lax", "")
         async with browser.get(url) as response:
             policy = response.headers["Content-Security-Policy"]
+            assert response.headers["X-Frame-Options"] == "SAMEORIGIN"  # browsers without frame-ancestors
     ancestors = next(p for p in policy.split(";") if p.strip().startswith("frame-ancestors"))
     sources = ancestors.split()[1:]
     assert sources == ["'self'", "https://*.mybigcommerce.com", "https://*.bigcommerce.com"]

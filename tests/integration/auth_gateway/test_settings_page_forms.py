@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 from auth_gateway.page_sessions import SESSION_COOKIE
-from auth_gateway.pages.installed import INSTALLED_LINK_TEXT, REINSTALLED_LINK_TEXT
+from auth_gateway.pages.installed import INSTALLED_LINK_TEXT
 from common.db.despatches import record_despatch
 from common.events import OrderDespatched
 from yarl import URL
@@ -246,13 +246,13 @@ async def test_an_oversized_form_gets_a_page_and_changes_nothing(rig: GatewayRig
     assert (await rig.channel_row(store.hash))["trading_name"] == ""  # type: ignore[index]
 
 
-async def test_a_reinstall_of_an_active_channel_does_not_ask_to_activate_it(rig: GatewayRig) -> None:
+async def test_a_reinstall_of_an_active_channel_says_it_is_active_again(rig: GatewayRig) -> None:
     store = rig.create_store()
     await rig.active_channel(store.hash)
     callback = rig.sandbox.authorize(store.hash)
     async with rig.http.get(callback.url) as response:
         html = await response.text()
     assert "App installed" in html
-    assert f">{REINSTALLED_LINK_TEXT}</a>" in html
-    assert INSTALLED_LINK_TEXT not in html
-    assert "activate your new channel" not in html
+    assert "connected to your BigCommerce store again" in html
+    assert "start to download once you activate" not in html
+    assert f">{INSTALLED_LINK_TEXT}</a>" in html  # CONTRACT §4's link, on every install

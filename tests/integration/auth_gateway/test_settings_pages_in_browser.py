@@ -13,7 +13,7 @@ from tests.support.auth_gateway import GatewayRig
 from tests.support.browser.accessibility import assert_accessible
 from tests.support.browser.gateway_pages import (
     GUIDE_COLUMNS,
-    REINSTALLED_LINK,
+    INSTALLED_LINK,
     DeletedPage,
     InstalledPage,
     SettingsPage,
@@ -105,7 +105,8 @@ async def test_a_reinstall_retry_and_an_oversized_form(rig: GatewayRig, page: Pa
     await page.goto(rig.sandbox.authorize(store.hash).url)
     installed = InstalledPage(page)
     await installed.expect_shown()
-    assert await installed.link_text() == REINSTALLED_LINK
+    assert await installed.link_text() == INSTALLED_LINK  # CONTRACT §4's link on every install
+    assert "connected to your BigCommerce store again" in await installed.notice_text()
     await assert_accessible(page)
 
     settings = await installed.open_settings()

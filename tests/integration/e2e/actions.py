@@ -14,8 +14,6 @@ from yarl import URL
 from tests.integration.e2e.rig import Rig, wait_until
 
 LINK_TEXT = "Check your settings and activate your new channel on the channel settings page"
-# a channel that is active after the install (it was activated before) has nothing left to activate
-REINSTALLED_LINK_TEXT = "Check your settings on the channel settings page"
 DESPATCHED_KEY = "order.despatched.bigcommerce"
 
 

@@ -14,7 +14,6 @@ import asyncpg
 from bigcommerce_sandbox import Address, AddressSpec, LineSpec, Order, Sandbox
 
 from tests.integration.e2e.actions import (
-    REINSTALLED_LINK_TEXT,
     activate,
     despatch,
     flush_count,
@@ -306,7 +305,7 @@ async def _uninstall_and_check(rig: Rig, shop: Shop, quiet_hash: str, pool: asyn
 
 async def _reinstall_and_check(rig: Rig, shop: Shop) -> None:
     """Installing again reconnects the same channel with its settings, and orders download again."""
-    again = await install(rig, shop.hash, link_text=REINSTALLED_LINK_TEXT)  # active again at once
+    again = await install(rig, shop.hash)  # the same link (CONTRACT §4); the channel is active again at once
     assert (again["id"], again["trading_name"]) == (shop.channel_id, "Zoë's Shop")
     await rig.tap.wait_for("ChannelConnected", 2, channel_id=shop.channel_id)
     new = rig.sandbox.add_order(shop.hash, [LineSpec(name="Apron", weight="0.2")])

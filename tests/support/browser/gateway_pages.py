@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from playwright.async_api import Locator, Page, expect
 
 INSTALLED_LINK = "Check your settings and activate your new channel on the channel settings page"
-REINSTALLED_LINK = "Check your settings on the channel settings page"
 SETTINGS_HEADING = "Settings / Integrations"
 GUIDE_COLUMNS = [
     "Channel",
@@ -40,6 +39,10 @@ class InstalledPage:
 
     async def link_text(self) -> str:
         return (await self.link().inner_text()).strip()
+
+    async def notice_text(self) -> str:
+        """What the page says happened: installed (activate the channel) or connected again (active)."""
+        return (await self.page.get_by_role("status").inner_text()).strip()
 
     async def open_settings(self) -> SettingsPage:
         await self.link().click()

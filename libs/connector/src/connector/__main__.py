@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from common.db.migrate import migrate
-from common.errors import MigrationError
-from common.lifecycle import install_stop_signals
+from common.lifecycle import BOOT_FAILURES, install_stop_signals
 from common.logging import configure_logging
 from common.settings import EncryptionSettings, ServiceSettings, load_settings
 
 from connector.dlq_cli import add_dlq_commands
+from connector.failures import report_failure
 from connector.settings import MigrateSettings
 
 
@@ -24,9 +24,8 @@ def _migrate(_: argparse.Namespace) -> int:
         applied = asyncio.run(
             migrate(settings.database_url.get_secret_value(), app_role=settings.database_app_role)
         )
-    except MigrationError as error:
-        print(f"migration failed: {error}", file=sys.stderr)
-        return 1
+    except BOOT_FAILURES as error:  # the database unreachable or refusing, or a migration at fault
+        return report_failure("migration", error)
     print(f"migrations applied: {len(applied)}" + (f" ({', '.join(map(str, applied))})" if applied else ""))
     return 0
 
@@ -69,9 +68,8 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(main())
-    except MigrationError as error:
-        print(f"rotation failed: {error}", file=sys.stderr)
-        return 1
+    except BOOT_FAILURES as error:
+        return report_failure("rotation", error)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -11,9 +11,10 @@ from pathlib import Path
 from bigcommerce_sandbox.data import DEFAULT_APP
 from common.crypto import generate_key
 from common.db.migrate import migrate
-from common.lifecycle import install_stop_signals
-from common.settings import ServiceSettings
+from common.lifecycle import BOOT_FAILURES, install_stop_signals
+from common.settings import ServiceSettings, load_settings
 
+from connector.failures import report_failure
 from connector.supervisor import ProcessSpec, base_environment, console_script, supervise
 
 DEMO_INTERNAL_TOKEN = "demo-internal-token"  # noqa: S105 - printed for the newcomer; sandbox mode only
@@ -120,8 +121,11 @@ def plan(args: argparse.Namespace) -> list[ProcessSpec]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = ServiceSettings()
-    asyncio.run(migrate(settings.database_url.get_secret_value()))
+    settings = load_settings(ServiceSettings)  # a malformed setting: one line naming it, no traceback
+    try:
+        asyncio.run(migrate(settings.database_url.get_secret_value()))
+    except BOOT_FAILURES as error:
+        return report_failure("migration", error)
     specs = plan(args)
     if sandbox_mode():
         print(

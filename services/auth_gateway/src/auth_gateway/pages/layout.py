@@ -23,6 +23,9 @@ _HEADERS = {
         "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {FRAME_ANCESTORS}"
     ),
+    # for browsers without CSP's frame-ancestors: no framing but our own; browsers that have it
+    # follow the policy above and ignore this header (CSP Level 2), so the control panel still frames
+    "X-Frame-Options": "SAMEORIGIN",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
