@@ -52,6 +52,17 @@ async def test_a_jwt_is_good_for_one_callback_only(rig: GatewayRig, first: str, 
     assert await state(rig, store.hash) == before
 
 
+async def test_a_remove_user_jwt_naming_no_user_is_refused_and_used_up(rig: GatewayRig) -> None:
+    store = rig.create_store()
+    await rig.active_channel(store.hash)
+    token = rig.sandbox.signed_payload(store.hash, user=None)
+
+    assert (await rig.callback("remove-user", token)).status == 400
+    # used once already, even though it named nobody: its replay anywhere is a replay
+    assert (await rig.callback("load", token)).status == 401
+    assert (await rig.callback("remove-user", token)).status == 401
+
+
 async def _text(rig: GatewayRig, name: str, token: str) -> str:
     async with rig.http.get(f"{rig.base_url}/bigcommerce/{name}", params={"signed_payload_jwt": token}) as r:
         return await r.text()

@@ -151,12 +151,13 @@ async def remove_user_callback(request: web.Request) -> web.Response:
     if isinstance(payload, web.Response):
         return payload
     gateway: Gateway = request.app[GATEWAY_KEY]
-    if payload.user is None:
-        log.warning("remove_user_without_user", store_hash=payload.store_hash)
-        return error_page(400, "No user named", "The request does not say which user was removed.")
     async with gateway.pool.acquire() as conn, conn.transaction():
+        # claimed first: a JWT is good for one callback, so its replay is 401 whatever it holds
         if not await claim_jwt(conn, payload.replay_key, payload.expires_at):
             return _replayed(request, payload)
+        if payload.user is None:
+            log.warning("remove_user_without_user", store_hash=payload.store_hash)
+            return error_page(400, "No user named", "The request does not say which user was removed.")
         channel = await get_channel_by_store(conn, payload.store_hash)
         if channel is None:
             return web.Response(status=204)
