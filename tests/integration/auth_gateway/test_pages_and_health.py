@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+from auth_gateway.app import POOL_KEY
 from auth_gateway.page_sessions import SESSION_COOKIE
 from yarl import URL
 
@@ -121,7 +122,9 @@ async def test_over_https_the_cookie_is_secure_and_cross_site(
         exchange=topology.exchange,  # type: ignore[attr-defined]
         pool=pool,  # type: ignore[arg-type]
         clickdrop_app_url="https://clickdrop.example",
+        database_pool_size=3,
     ) as rig:
+        assert rig.app[POOL_KEY].get_max_size() == 3  # DATABASE_POOL_SIZE
         store = rig.create_store()
         await rig.installed_channel(store.hash)
         channel_id, launch = await rig.launch(store.hash)

@@ -130,3 +130,17 @@ def test_the_quota_share_is_read_and_one_outside_nothing_to_all_is_refused(
         with pytest.raises(ConfigurationError):
             load_settings(BigCommerceSettings)
         assert capsys.readouterr().err.startswith("configuration error: BIGCOMMERCE_QUOTA_SHARE")
+
+
+def test_the_pool_size_is_read_and_one_too_small_to_work_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ServiceSettings().database_pool_size == 10
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "40")
+    assert ServiceSettings().database_pool_size == 40
+
+    for size in ("1", "0", "many"):
+        monkeypatch.setenv("DATABASE_POOL_SIZE", size)
+        with pytest.raises(ConfigurationError):
+            load_settings(ServiceSettings)
+        assert capsys.readouterr().err.startswith("configuration error: DATABASE_POOL_SIZE")

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     server_retry_max_seconds: float = Field(default=30.0, gt=0)
     # published outbox rows and finished despatches hold customers' names and addresses (CONTRACT §2)
     data_retention_days: int = Field(default=30, ge=1, le=3650)
+    # connections one process keeps at most (the poller's LISTEN connection aside): replicas times
+    # this, summed over the services, must stay under PostgreSQL's max_connections or a pooler's limit
+    database_pool_size: int = Field(default=10, ge=2, le=1000)
 
     def server_backoff(self) -> Backoff:
         """A fresh backoff for one wait on a failing server."""

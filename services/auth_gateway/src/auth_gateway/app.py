@@ -45,7 +45,10 @@ GATEWAY_RETRY = RetryPolicy(max_attempts=3, read_backoff_s=0.5, write_backoff_s=
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with open_pool(app[SETTINGS_KEY].database_url.get_secret_value()) as pool:
+    settings = app[SETTINGS_KEY]
+    async with open_pool(
+        settings.database_url.get_secret_value(), max_size=settings.database_pool_size
+    ) as pool:
         app[POOL_KEY] = pool
         yield
 

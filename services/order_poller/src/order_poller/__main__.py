@@ -47,7 +47,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
     """Run the poller until `stop` is set, then drain and close in reverse order."""
     dsn = settings.database_url.get_secret_value()
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(open_pool(dsn))
+        pool = await stack.enter_async_context(open_pool(dsn, max_size=settings.database_pool_size))
         connection = await stack.enter_async_context(
             open_connection(settings.amqp_url.get_secret_value(), name="order-poller")
         )

@@ -134,7 +134,9 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
     """
     queue = queue or order_despatched_queue()
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(open_pool(settings.database_url.get_secret_value()))
+        pool = await stack.enter_async_context(
+            open_pool(settings.database_url.get_secret_value(), max_size=settings.database_pool_size)
+        )
         connection = await stack.enter_async_context(
             open_connection(settings.amqp_url.get_secret_value(), name="status-writer")
         )
