@@ -6,7 +6,7 @@ import json
 import uuid
 
 import asyncpg
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from common.amqp import REJECTION_REASON_HEADER, EventPublisher, Topology
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher, generate_key
@@ -30,6 +30,38 @@ async def count(pool: asyncpg.Pool) -> int:
     return value
 
 
+async def ingest(
+    pool: asyncpg.Pool,
+    amqp_connection: AbstractRobustConnection,
+    topology: Topology,
+    bodies: list[bytes],
+    *,
+    rejected: int,
+    stored: int,
+) -> list[AbstractIncomingMessage]:
+    """Publish raw OrderDespatched bodies to the writer's queue and consume them; the dead letters,
+    once `rejected` are dead-lettered and `stored` despatches are in the table."""
+    queue = topology.queues[0]
+    async with BatchConsumer(amqp_connection, topology, queue, DespatchIngestor(pool), max_batch=50):
+        async with EventPublisher(amqp_connection, topology) as publisher:
+            for body in bodies:
+                await publisher.publish_raw(
+                    body,
+                    routing_key="order.despatched.bigcommerce",
+                    message_id=str(uuid.uuid4()),
+                    event_type="OrderDespatched",
+                )
+        channel = await amqp_connection.channel()
+        dlq = await channel.declare_queue(queue.dlq_name, passive=True)
+        dead = await get_messages(dlq, rejected)
+
+        async def all_stored() -> bool:
+            return await count(pool) == stored
+
+        assert await eventually(all_stored)
+    return dead
+
+
 async def test_despatches_are_stored_once_and_every_reject_is_dead_lettered_with_its_reason(
     pool: asyncpg.Pool, amqp_connection: AbstractRobustConnection, topology: Topology
 ) -> None:
@@ -51,24 +83,7 @@ async def test_despatches_are_stored_once_and_every_reject_is_dead_lettered_with
         # kept for a disconnected channel: reconnecting it (activate, or a reinstall) writes it then
         despatch(gone, "store2", 104).to_json(),
     ]
-    queue = topology.queues[0]
-    async with BatchConsumer(amqp_connection, topology, queue, DespatchIngestor(pool), max_batch=50):
-        async with EventPublisher(amqp_connection, topology) as publisher:
-            for body in bodies:
-                await publisher.publish_raw(
-                    body,
-                    routing_key="order.despatched.bigcommerce",
-                    message_id=str(uuid.uuid4()),
-                    event_type="OrderDespatched",
-                )
-        channel = await amqp_connection.channel()
-        dlq = await channel.declare_queue(queue.dlq_name, passive=True)
-        dead = await get_messages(dlq, len(rejects))
-
-        async def all_stored() -> bool:
-            return await count(pool) == 3
-
-        assert await eventually(all_stored)
+    dead = await ingest(pool, amqp_connection, topology, bodies, rejected=len(rejects), stored=3)
 
     reasons = [str(m.headers[REJECTION_REASON_HEADER]) for m in dead]
     assert len(reasons) == 4
@@ -86,7 +101,8 @@ async def test_despatches_are_stored_once_and_every_reject_is_dead_lettered_with
         (105, "pending"),
     ]
     # every message was settled: nothing left unacked in the queue
-    main = await channel.declare_queue(queue.name, passive=True)
+    channel = await amqp_connection.channel()
+    main = await channel.declare_queue(topology.queues[0].name, passive=True)
     assert main.declaration_result.message_count == 0
 
 
@@ -127,24 +143,7 @@ async def test_numbers_too_large_to_store_are_dead_lettered_at_once_and_extra_it
         with_fields(5),
         with_fields(6, items=[{"order_product_id": 5, "quantity": 1, "sku": "A1"}]),
     ]
-    queue = topology.queues[0]
-    async with BatchConsumer(amqp_connection, topology, queue, DespatchIngestor(pool), max_batch=50):
-        async with EventPublisher(amqp_connection, topology) as publisher:
-            for body in bodies:
-                await publisher.publish_raw(
-                    body,
-                    routing_key="order.despatched.bigcommerce",
-                    message_id=str(uuid.uuid4()),
-                    event_type="OrderDespatched",
-                )
-        channel = await amqp_connection.channel()
-        dlq = await channel.declare_queue(queue.dlq_name, passive=True)
-        dead = await get_messages(dlq, len(rejects))
-
-        async def good_ones_stored() -> bool:
-            return await count(pool) == 2
-
-        assert await eventually(good_ones_stored)
+    dead = await ingest(pool, amqp_connection, topology, bodies, rejected=len(rejects), stored=2)
 
     # dead-lettered by the consumer with the field named, not by the broker after ten redeliveries
     fields = sorted(str(m.headers[REJECTION_REASON_HEADER]).split(":")[1].strip() for m in dead)

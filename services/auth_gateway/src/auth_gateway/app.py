@@ -80,12 +80,8 @@ async def _gateway_ctx(app: web.Application) -> AsyncIterator[None]:
         pool=app[POOL_KEY],
         cipher=TokenCipher(settings.token_encryption_keys),
         http=app[HTTP_KEY],
-        bigcommerce=BigCommerceClient(
-            app[HTTP_KEY],
-            settings.bigcommerce_api_url,
-            client_id=settings.bigcommerce_client_id,
-            retry=GATEWAY_RETRY,
-        ),
+        # the gateway's few requests (hooks, store information) share each store's quota too
+        bigcommerce=BigCommerceClient.for_service(app[HTTP_KEY], settings, retry=GATEWAY_RETRY),
         notify_outbox=relay.notify,
     )
     app[GATEWAY_KEY] = gateway

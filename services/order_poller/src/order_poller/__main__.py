@@ -9,7 +9,6 @@ import aiohttp
 import structlog
 from common.amqp import EventPublisher, Topology, open_connection
 from common.bigcommerce.client import BigCommerceClient
-from common.bigcommerce.pacing import RateLimiterRegistry
 from common.crypto import TokenCipher
 from common.db.pool import open_pool
 from common.health import dependency_health, serve_health
@@ -70,12 +69,7 @@ async def serve(settings: PollerSettings, stop: asyncio.Event) -> None:
             )
         )
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        client = BigCommerceClient(
-            session,
-            settings.bigcommerce_api_url,
-            client_id=settings.bigcommerce_client_id,
-            limiters=RateLimiterRegistry(quota_share=settings.bigcommerce_quota_share),
-        )
+        client = BigCommerceClient.for_service(session, settings)
         poller = Poller(
             pool,
             client,

@@ -14,7 +14,6 @@ import structlog
 from common.amqp import QueueSpec, Topology, open_connection, order_despatched_queue
 from common.backoff import Backoff, BackoffFactory
 from common.bigcommerce.client import BigCommerceClient
-from common.bigcommerce.pacing import RateLimiterRegistry
 from common.consumer import BatchConsumer
 from common.crypto import TokenCipher
 from common.db.errors import is_server_error
@@ -155,12 +154,7 @@ async def run(settings: WriterSettings, stop: asyncio.Event, *, queue: QueueSpec
             )
         )
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        client = BigCommerceClient(
-            session,
-            settings.bigcommerce_api_url,
-            client_id=settings.bigcommerce_client_id,
-            limiters=RateLimiterRegistry(quota_share=settings.bigcommerce_quota_share),
-        )
+        client = BigCommerceClient.for_service(session, settings)
         flusher = Flusher(
             pool,
             client,

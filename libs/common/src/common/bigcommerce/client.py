@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 import structlog
@@ -27,6 +27,9 @@ from common.bigcommerce.pacing import RateLimiterRegistry
 from common.bigcommerce.retry import RetryPolicy
 from common.bigcommerce.transport import BeforeRequest, Params, Reply, StoreTransport
 from common.errors import first_problem
+
+if TYPE_CHECKING:
+    from common.settings import BigCommerceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +91,23 @@ class BigCommerceClient:
         self.limiters = limiters or RateLimiterRegistry()
         self._timeout = timeout
         self.limits = limits
+
+    @classmethod
+    def for_service(
+        cls,
+        session: aiohttp.ClientSession,
+        settings: BigCommerceSettings,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> BigCommerceClient:
+        """A service's client: the API host, the app's client id and its share of each store's quota."""
+        return cls(
+            session,
+            settings.bigcommerce_api_url,
+            client_id=settings.bigcommerce_client_id,
+            retry=retry,
+            limiters=RateLimiterRegistry(quota_share=settings.bigcommerce_quota_share),
+        )
 
     def store(
         self,
