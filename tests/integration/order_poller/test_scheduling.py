@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
@@ -67,6 +67,36 @@ async def test_after_a_poll_the_next_one_is_due_within_the_random_interval(
     assert await rig.poller().run_once() == []
     rig.time.advance(301)
     assert len(await rig.poller().run_once()) == 12
+
+
+async def next_due_after(pool: asyncpg.Pool, channel_id: object, start: datetime) -> float:
+    due = await pool.fetchval("SELECT next_download_at FROM channels WHERE id = $1", channel_id)
+    return float((due - start).total_seconds())
+
+
+async def test_the_next_poll_is_due_an_interval_after_this_polls_start_not_its_end(
+    rig: Rig, pool: asyncpg.Pool
+) -> None:
+    quick, quick_id = await rig.new_channel()
+    slow, slow_id = await rig.new_channel()
+    poller = rig.poller(interval_min_s=10, interval_max_s=10, order_budget_s=5)
+    claimed_at = rig.time.now()
+    by_store = {
+        c.store_hash: c
+        for c in await claim_due_channels(
+            pool, owner=poller.owner, now=claimed_at, lease_until=claimed_at + timedelta(seconds=60), limit=2
+        )
+    }
+
+    rig.time.advance(4)  # the poll took 4 s
+    await poller.poll_channel(by_store[quick])
+    rig.time.advance(8)  # this one outlasted its interval
+    await poller.poll_channel(by_store[slow])
+
+    # polled once in every interval (CONTRACT §2) whatever a poll takes
+    assert await next_due_after(pool, quick_id, claimed_at) == 10
+    # 12 s after its claim: due again at once, never in the past
+    assert await next_due_after(pool, slow_id, claimed_at) == 12
 
 
 async def test_request_download_makes_a_channel_due_at_once(rig: Rig, pool: asyncpg.Pool) -> None:

@@ -35,6 +35,8 @@ class ClaimedChannel(BaseModel):
     changes_scan_from: datetime | None = None
     # how long ago it fell due (0 for a channel due since forever: new or handed back)
     lateness_s: float = 0.0
+    # the claim's time on the schedule's clock: the next scheduled poll counts from here
+    claimed_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"ClaimedChannel(id={self.id}, store_hash={self.store_hash!r})"  # never the token
@@ -68,7 +70,8 @@ RETURNING c.id, c.store_hash, c.trading_name, c.order_status_ids, c.weight_units
           c.orders_requested_at,
           (SELECT s.scan_from FROM order_change_scans s WHERE s.channel_id = c.id) AS changes_scan_from,
           GREATEST(0, EXTRACT(EPOCH FROM clock.now - COALESCE(LEAST(c.next_download_at, c.orders_requested_at),
-                                                               clock.now)))::float8 AS lateness_s
+                                                               clock.now)))::float8 AS lateness_s,
+          clock.now AS claimed_at
 """
 
 
@@ -124,9 +127,11 @@ async def renew_poll_lease(
 
 
 # next_download_at: a value different from the one claimed means a download was requested while
-# polling (sync, activation); keep it so the channel is polled again at once. Else it moves $4
-# seconds on (NULL: due again at once), unless the poll did not read the window ($8 false: only
-# requested orders), which leaves the schedule as it was.
+# polling (sync, activation); keep it so the channel is polled again at once. Else it moves to $4
+# seconds after the claim ($12, the poll's start: a store is polled once in every interval whatever
+# its poll takes; one that outlasted the interval is due again at once; NULL $4: due at once),
+# unless the poll did not read the window ($8 false: only requested orders), which leaves the
+# schedule as it was.
 # orders_requested_at likewise: changed since the claim means new order requests, kept; else $10
 # says when the requests still waiting are served: 'again' (at once), 'next' (with the next
 # scheduled poll) or 'none' (none wait). One statement, on the database's clock unless $11 drives it.
@@ -137,7 +142,8 @@ UPDATE channels
        poll_lease_until = NULL,
        next_download_at = CASE WHEN NOT $8 OR next_download_at IS DISTINCT FROM $3 THEN next_download_at
                                WHEN $4::float8 IS NULL THEN NULL
-                               ELSE clock.now + make_interval(secs => $4::float8) END,
+                               ELSE GREATEST(clock.now, COALESCE($12::timestamptz, clock.now)
+                                                        + make_interval(secs => $4::float8)) END,
        orders_requested_at = CASE WHEN orders_requested_at IS DISTINCT FROM $9 THEN orders_requested_at
                                   WHEN $10 = 'again' THEN orders_requested_at
                                   WHEN $10 = 'next' THEN clock.now + make_interval(secs => $4::float8)
@@ -167,7 +173,7 @@ async def finish_poll(
 ) -> bool:
     """Release the lease and record the poll's health; False when the lease was no longer ours.
 
-    `next_in_s`: seconds to the next scheduled poll (None: due again at once); `downloaded` stamps
+    `next_in_s`: seconds from the claim to the next scheduled poll (None: due again at once); `downloaded` stamps
     `last_download_at`; `window_read` False keeps the schedule (the poll served requested orders
     only); `orders_again` says when order requests still waiting are served. `now` drives the clock
     in tests (None: the database's).
@@ -185,6 +191,7 @@ async def finish_poll(
         channel.orders_requested_at,
         orders_again,
         now,
+        channel.claimed_at,
     )
     return result.endswith(" 1")
 
