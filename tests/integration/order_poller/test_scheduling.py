@@ -95,6 +95,9 @@ async def test_the_next_poll_is_due_an_interval_after_this_polls_start_not_its_e
 
     # polled once in every interval (CONTRACT §2) whatever a poll takes
     assert await next_due_after(pool, quick_id, claimed_at) == 10
+    # and the sync health says when that poll began: the next one is due one interval after it
+    last = await pool.fetchval("SELECT last_download_at FROM channels WHERE id = $1", quick_id)
+    assert last == claimed_at
     # 12 s after its claim: due again at once, never in the past
     assert await next_due_after(pool, slow_id, claimed_at) == 12
 

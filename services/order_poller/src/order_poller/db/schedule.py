@@ -131,7 +131,8 @@ async def renew_poll_lease(
 # seconds after the claim ($12, the poll's start: a store is polled once in every interval whatever
 # its poll takes; one that outlasted the interval is due again at once; NULL $4: due at once),
 # unless the poll did not read the window ($8 false: only requested orders), which leaves the
-# schedule as it was.
+# schedule as it was. last_download_at is the claim's time too: the window was read as of then, and
+# the next poll is due one interval after it.
 # orders_requested_at likewise: changed since the claim means new order requests, kept; else $10
 # says when the requests still waiting are served: 'again' (at once), 'next' (with the next
 # scheduled poll) or 'none' (none wait). One statement, on the database's clock unless $11 drives it.
@@ -148,7 +149,7 @@ UPDATE channels
                                   WHEN $10 = 'again' THEN orders_requested_at
                                   WHEN $10 = 'next' THEN clock.now + make_interval(secs => $4::float8)
                                   ELSE NULL END,
-       last_download_at = CASE WHEN $5 THEN clock.now ELSE last_download_at END,
+       last_download_at = CASE WHEN $5 THEN COALESCE($12::timestamptz, clock.now) ELSE last_download_at END,
        last_download_error = CASE WHEN $7 THEN $6 ELSE last_download_error END,
        updated_at = now()
   FROM clock
