@@ -160,7 +160,9 @@ def gateway_settings(
 async def serve_gateway(settings: GatewaySettings) -> AsyncIterator[web.Application]:
     """The gateway app serving on `settings.http_port` until the block ends."""
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    # a request still in hand at the end is cut after 5 s, not aiohttp's 60 s (twice): a test's
+    # teardown never waits minutes for it
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
@@ -296,7 +298,7 @@ async def run_docs_rig(
 ) -> AsyncIterator[DocsRig]:
     """The gateway against `DocsFake` instead of the sandbox."""
     fake = DocsFake()
-    runner = web.AppRunner(fake.app(), access_log=None)
+    runner = web.AppRunner(fake.app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
     fake_port = free_port()
     try:

@@ -41,6 +41,7 @@ from common.amqp import REJECTION_REASON_HEADER, QueueSpec, Topology, declare_to
 from common.backoff import Backoff, BackoffFactory
 from common.db.errors import is_server_error
 from common.supervision import finish, spawn
+from common.waiting import wait_for_event
 
 log = structlog.get_logger(__name__)
 
@@ -224,8 +225,7 @@ class BatchConsumer:
                         attempt=backoff.attempt,
                         retry_in_s=round(delay, 3),
                     )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), delay)
+                    await wait_for_event(self._stopping, delay)
         finally:
             WAITING_FOR_SERVER.labels(self._spec.name).set(0)
 

@@ -8,7 +8,6 @@ then no event is blamed for it: the relay waits for the broker instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter as Tally
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -22,6 +21,7 @@ from common.db.outbox import OutboxRow, claim_batch, enqueue, mark_failed, mark_
 from common.errors import PublishError
 from common.redaction import redact_text
 from common.supervision import finish, spawn
+from common.waiting import wait_for_event
 
 if TYPE_CHECKING:
     import asyncpg
@@ -241,8 +241,7 @@ class OutboxRelay:
                     attempt=backoff.attempt,
                     retry_in_s=round(wait_s, 3),
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait_s)
+            await wait_for_event(self._wake, wait_s)
             self._wake.clear()
 
     async def __aenter__(self) -> OutboxRelay:

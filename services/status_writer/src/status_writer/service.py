@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -22,6 +21,7 @@ from common.health import dependency_health, serve_health
 from common.operational_metrics import dead_letter_depth, pending_despatches
 from common.retention import RetentionPolicy, RetentionSweeper
 from common.supervision import finish, spawn
+from common.waiting import wait_for_event
 
 from status_writer.flusher import Flusher
 from status_writer.ingest import DespatchIngestor
@@ -36,8 +36,7 @@ Wait = Callable[[asyncio.Event, float], Awaitable[None]]
 
 async def wait_or_stop(stopping: asyncio.Event, timeout_s: float) -> None:
     """Return after `timeout_s`, or at once when `stopping` is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout_s)
+    await wait_for_event(stopping, timeout_s)
 
 
 class FlushLoop:
