@@ -41,7 +41,7 @@ from common.amqp import REJECTION_REASON_HEADER, QueueSpec, Topology, declare_to
 from common.backoff import Backoff, BackoffFactory
 from common.db.errors import is_server_error
 from common.supervision import finish, spawn
-from common.waiting import wait_for_event
+from common.waiting import get_within, wait_for_event
 
 log = structlog.get_logger(__name__)
 
@@ -153,19 +153,18 @@ class BatchConsumer:
         while not batch:
             if self._stopping.is_set() and self._pending.empty():
                 return batch
-            try:
-                batch.append(await asyncio.wait_for(self._pending.get(), 0.2))
-            except TimeoutError:
-                continue
+            first = await get_within(self._pending, 0.2)
+            if first is not None:
+                batch.append(first)
         deadline = asyncio.get_running_loop().time() + self._max_wait_s
         while len(batch) < self._max_batch:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 break
-            try:
-                batch.append(await asyncio.wait_for(self._pending.get(), remaining))
-            except TimeoutError:
+            more = await get_within(self._pending, remaining)
+            if more is None:
                 break
+            batch.append(more)
         return batch
 
     async def _work(self) -> None:
