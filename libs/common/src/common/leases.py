@@ -15,7 +15,8 @@
 A held lease (fenced or row) knows on the local monotonic clock until when it surely holds, counted
 from before the statement that set it: `check()` is free, `renew()` extends it in the database and
 makes it lost for good when the database says another replica has it, and `release()` hands it back
-through a database outage until it has run out anyway.
+through a database outage until it has run out anyway (`release_once()`: one attempt, for a holder
+that must not wait).
 
 The residual window, which no client-side scheme closes while BigCommerce takes no fencing token or
 idempotency key: a replica frozen after its last check but before its request reaches the wire.
@@ -90,6 +91,13 @@ class HeldLease(ABC):
             raise LeaseLostError(f"lease {self.name} was taken over or ran out")
         self.local_deadline = started + self.duration_s
         self.check()
+
+    async def release_once(self) -> None:
+        """Hand the lease back (only if still ours) with one statement; a database failure is raised.
+
+        For a holder that must not wait for the database (the poller's poll ends at once, and the
+        lease it could not hand back runs out by itself)."""
+        await self._release_in_database()
 
     async def release(self) -> None:
         """Hand the lease back (only if still ours), trying through a database failure.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -205,24 +206,26 @@ class Poller:
                 result = await self._poll(channel, lease)
             except asyncio.CancelledError:
                 # abandoned at shutdown: hand the store back at once, still due
-                await asyncio.shield(lease.release())
+                with contextlib.suppress(*SERVER_ERRORS):
+                    await asyncio.shield(lease.release_once())
                 POLLS.labels(outcome="stopped").inc()
                 raise
             except SERVER_ERRORS as failure:
-                # the database failed under the poll: the store stays due and is handed back as
-                # soon as the database answers (or its lease runs out), and the next claim (of any
-                # replica) polls it again; what was downloaded is committed
+                # the database failed under the poll: the store stays due, its lease runs out, and
+                # the next claim (of any replica) polls it again; what was downloaded is committed
                 log.warning(
                     "store_poll_database_failed", store_hash=channel.store_hash, error=type(failure).__name__
                 )
-                await lease.release()
+                with contextlib.suppress(*SERVER_ERRORS):
+                    await lease.release_once()
                 result = PollResult(
                     channel.id, channel.store_hash, "failed", PollReport(), type(failure).__name__
                 )
             except Exception as failure:
                 # a bug must not keep the store leased until the lease runs out, nor stop the loop
                 log.exception("store_poll_crashed", store_hash=channel.store_hash)
-                await lease.release()
+                with contextlib.suppress(*SERVER_ERRORS):
+                    await lease.release_once()
                 result = PollResult(channel.id, channel.store_hash, "failed", PollReport(), repr(failure))
         POLLS.labels(outcome=result.outcome).inc()
         log.info(
@@ -302,7 +305,7 @@ class Poller:
                 error = "the store reports no weight unit: orders are downloaded with weight_grams 0"
         except ChannelStoppedError as stopped:
             log.info("store_poll_stopped", store_hash=channel.store_hash, reason=str(stopped))
-            await lease.release()
+            await lease.release_once()
             return PollResult(channel.id, channel.store_hash, "stopped", report, str(stopped))
         except ReauthorizationRequired:
             # no further request with this token until the app is installed again
